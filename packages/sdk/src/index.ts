@@ -1,0 +1,2 @@
+// Lands with its own issue; the package exists so the workspace has its final shape.
+export {};

@@ -1,0 +1,5 @@
+import type { Config } from '../config.js';
+
+export async function demoCommand(_config: Config): Promise<void> {
+  throw new Error('not implemented yet');
+}

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Winback reads, parsed once from the environment into a frozen object.
+ * Nothing else in the server reads `process.env`; a bad value stops start-up with a message
+ * that names the variable.
+ */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.host !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be a postgres:// or postgresql:// URL with a host');
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.host !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be a redis:// or rediss:// URL with a host');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL');
+
+const port = z.coerce
+  .number({ error: 'must be a whole number from 0 to 65535' })
+  .int('must be a whole number from 0 to 65535')
+  .min(0, 'must be a whole number from 0 to 65535')
+  .max(65535, 'must be a whole number from 0 to 65535');
+
+const positiveInt = z.coerce.number({ error: 'must be a positive whole number' }).int().positive();
+
+const env = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PUBLIC_URL: httpUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: positiveInt.max(1000).default(10),
+  REDIS_URL: redisUrl.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: booleanFlag.default(false),
+  WINBACK_DATA_DIR: z.string().trim().min(1).default('.winback'),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return ['smtp:', 'smtps:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3).optional(),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
+  RECONCILE_INTERVAL_MS: positiveInt.min(1000).default(60_000),
+});
+
+export type QueueDriver = 'bullmq' | 'local';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Base URL the outside world reaches this server at (recovery links, unsubscribe links). */
+  readonly publicUrl: string;
+  /** Absent only in the embedded demo, which starts its own Postgres and fills this in. */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolMax: number;
+  readonly redisUrl: string | undefined;
+  /** `bullmq` whenever REDIS_URL is set; `local` (in-process, single node) otherwise. */
+  readonly queue: QueueDriver;
+  readonly logLevel: z.infer<typeof env>['LOG_LEVEL'];
+  readonly logPretty: boolean;
+  readonly dataDir: string;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly shutdownTimeoutMs: number;
+  readonly reconcileIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Throws a `ConfigError` whose message names every bad variable.
+ *
+ * @example
+ *   const config = loadConfig(process.env); // only the CLI passes process.env
+ */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([key, value]) => key in env.shape && value !== ''),
+  );
+  const parsed = env.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `${name} ${issue.message}${name in present ? ` (got ${JSON.stringify(redactUrl(String(present[name])))})` : ''}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    port: v.PORT,
+    host: v.HOST,
+    publicUrl: (v.PUBLIC_URL ?? `http://${v.HOST}:${v.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: v.DATABASE_URL,
+    databasePoolMax: v.DATABASE_POOL_MAX,
+    redisUrl: v.REDIS_URL,
+    queue: v.REDIS_URL ? 'bullmq' : 'local',
+    logLevel: v.LOG_LEVEL,
+    logPretty: v.LOG_PRETTY,
+    dataDir: v.WINBACK_DATA_DIR,
+    smtpUrl: v.SMTP_URL,
+    mailFrom: v.MAIL_FROM ?? 'Winback <recovery@localhost>',
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    reconcileIntervalMs: v.RECONCILE_INTERVAL_MS,
+  });
+}
+
+/** Returns a copy of `config` with some fields replaced (the demo fills in its own services). */
+export function withOverrides(config: Config, overrides: Partial<Config>): Config {
+  const merged = { ...config, ...overrides };
+  return Object.freeze({ ...merged, queue: merged.redisUrl ? 'bullmq' : 'local' });
+}
+
+/** Keeps a URL's shape for error messages but never its password. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Money is an integer number of minor units (cents, pence, yen) with an ISO 4217 currency code.
+ * Never a float: 0.1 + 0.2 must not become part of a recovery email.
+ */
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+const minorUnitCache = new Map<string, number>();
+
+/** Digits after the decimal point for a currency (2 for EUR, 0 for JPY, 3 for KWD). */
+export function minorUnitDigits(currency: string): number {
+  const code = currency.toUpperCase();
+  let digits = minorUnitCache.get(code);
+  if (digits === undefined) {
+    digits =
+      new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
+        .maximumFractionDigits ?? 2;
+    minorUnitCache.set(code, digits);
+  }
+  return digits;
+}
+
+/** True for a three-letter code that Intl knows as a currency. */
+export function isCurrencyCode(code: string): boolean {
+  if (!/^[A-Z]{3}$/.test(code)) return false;
+  try {
+    new Intl.NumberFormat('en', { style: 'currency', currency: code });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Converts a decimal amount as platforms send it ("19.99", 19.99) to minor units, rounding half
+ * away from zero at the currency's precision. Returns `undefined` for anything that is not a
+ * finite decimal number.
+ *
+ * @example
+ *   toMinorUnits('19.99', 'EUR') // 1999
+ *   toMinorUnits(500, 'JPY')     // 500
+ */
+export function toMinorUnits(decimal: string | number, currency: string): number | undefined {
+  const text = typeof decimal === 'number' ? decimal.toString() : decimal.trim();
+  const match = /^(-)?(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!match) return undefined;
+  const [, sign, whole = '0', fraction = ''] = match;
+  const digits = minorUnitDigits(currency);
+  const kept = fraction.padEnd(digits, '0').slice(0, digits);
+  let units = Number(whole) * 10 ** digits + Number(kept || '0');
+  if (Number(fraction[digits] ?? '0') >= 5) units += 1;
+  if (!Number.isSafeInteger(units)) return undefined;
+  return sign ? -units : units;
+}
+
+/**
+ * Formats minor units for people, in the shopper's locale.
+ *
+ * @example
+ *   formatMoney({ amount: 1999, currency: 'EUR' }, 'de-DE') // "19,99 €"
+ */
+export function formatMoney(money: Money, locale = 'en'): string {
+  const digits = minorUnitDigits(money.currency);
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }).format(
+    money.amount / 10 ** digits,
+  );
+}
