@@ -12,7 +12,7 @@ import type { Found } from './discover.js';
  */
 export function needs(service: 'postgres' | 'redis'): string | undefined {
   const found: Found = inject(service);
-  if (found.url) return found.url;
+  if (found.url !== null) return found.url;
   const line = `\n!!! ${service} is not available (${found.why}): suites that need it are SKIPPED\n`;
   if (process.env.CI === 'true') throw new Error(`CI=true and ${line.trim()}`);
   process.stderr.write(line);
