@@ -4,7 +4,8 @@ import type { Config } from './config.js';
 // Personal data and secrets never reach the logs: known fields are censored by path, and any
 // string that looks like an email address, a phone number or a credential is masked wherever it
 // appears (messages, error texts, nested values).
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+// Local part: RFC 5322 atext and dots.
+const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const PHONE = /\+\d[\d ().-]{6,18}\d/g;
 const TOKEN =
   /\b(?:(?:pk|sk)_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|Bearer\s+[A-Za-z0-9._~+/-]+=*)/g;
