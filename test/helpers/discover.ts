@@ -61,7 +61,10 @@ export async function freePort(): Promise<number> {
  * A Postgres server the suites may create databases on: DATABASE_URL, else 127.0.0.1:5432 if it
  * answers, else an embedded one started for this run.
  */
-export async function findPostgres(env = process.env): Promise<Discovered> {
+export async function findPostgres(
+  env: NodeJS.ProcessEnv = process.env,
+  local = 'postgres://postgres@127.0.0.1:5432/postgres',
+): Promise<Discovered> {
   if (env.DATABASE_URL) {
     return (await postgresAnswers(env.DATABASE_URL))
       ? { found: { url: env.DATABASE_URL, how: 'DATABASE_URL' }, stop: nothingToStop }
@@ -70,9 +73,8 @@ export async function findPostgres(env = process.env): Promise<Discovered> {
           stop: nothingToStop,
         };
   }
-  const local = 'postgres://postgres@127.0.0.1:5432/postgres';
   if (await postgresAnswers(local)) {
-    return { found: { url: local, how: '127.0.0.1:5432' }, stop: nothingToStop };
+    return { found: { url: local, how: new URL(local).host }, stop: nothingToStop };
   }
   try {
     const { startEmbeddedPostgres } = await import('@winback/server/embedded');
@@ -101,15 +103,17 @@ export async function findPostgres(env = process.env): Promise<Discovered> {
  * A Redis the suites may use (each with its own key prefix): REDIS_URL, else 127.0.0.1:6379 if
  * it answers, else a `redis-server` from PATH on a free port, keeping nothing on disk.
  */
-export async function findRedis(env = process.env): Promise<Discovered> {
+export async function findRedis(
+  env: NodeJS.ProcessEnv = process.env,
+  local = 'redis://127.0.0.1:6379',
+): Promise<Discovered> {
   if (env.REDIS_URL) {
     return (await redisAnswers(env.REDIS_URL))
       ? { found: { url: env.REDIS_URL, how: 'REDIS_URL' }, stop: nothingToStop }
       : { found: { url: null, why: 'REDIS_URL is set but does not answer' }, stop: nothingToStop };
   }
-  const local = 'redis://127.0.0.1:6379';
   if (await redisAnswers(local))
-    return { found: { url: local, how: '127.0.0.1:6379' }, stop: nothingToStop };
+    return { found: { url: local, how: new URL(local).host }, stop: nothingToStop };
   const port = await freePort();
   const child = spawn(
     'redis-server',
