@@ -1,0 +1,47 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import type { Db } from './db/index.js';
+import { createReconciler, type JobQueue, type Reconciler } from './queue/index.js';
+
+/** What a feature gets to register its job handlers and the reconcile sources behind them. */
+export interface JobContext {
+  db: Db;
+  queue: JobQueue;
+  reconciler: Reconciler;
+  config: Config;
+  logger: FastifyBaseLogger;
+}
+
+/**
+ * A feature's background work: `queue.process(kind, ...)` for each job kind it owns, and a
+ * `reconciler.register(...)` source saying from Postgres which of those jobs should be armed.
+ */
+export type JobModule = (context: JobContext) => void | Promise<void>;
+
+// Each feature that owns jobs adds its module here (abandonment, messaging, ...).
+const jobModules: readonly JobModule[] = [];
+
+export interface JobRunner {
+  reconciler: Reconciler;
+  /** Stops the periodic reconcile passes; closing the queue then drains running handlers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts this process's share of the background work: every feature's handlers, then a first
+ * reconcile pass re-arming whatever Postgres says is due but the queue does not hold.
+ */
+export async function startJobs(
+  context: Omit<JobContext, 'reconciler'>,
+  modules: readonly JobModule[] = jobModules,
+): Promise<JobRunner> {
+  const reconciler = createReconciler({
+    queue: context.queue,
+    logger: context.logger,
+    intervalMs: context.config.reconcileIntervalMs,
+  });
+  for (const register of modules) await register({ ...context, reconciler });
+  const first = await reconciler.start();
+  context.logger.info({ rearmed: first.scheduled, failed: first.failedSources }, 'jobs started');
+  return { reconciler, stop: () => reconciler.stop() };
+}

@@ -1,0 +1,21 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { startJobs } from '../jobs.js';
+
+/**
+ * Runs the background jobs inside this server process: always with the in-process queue (there
+ * is no other process to run them), and with BullMQ only when asked (a single-node deployment
+ * without separate `winback worker` processes).
+ */
+export const jobsPlugin = fp<{ config: Config }>(
+  async (app, { config }) => {
+    const jobs = await startJobs({
+      db: app.db,
+      queue: app.queue,
+      config,
+      logger: app.log.child({ component: 'jobs' }),
+    });
+    app.addHook('onClose', () => jobs.stop());
+  },
+  { name: 'winback-jobs', dependencies: ['winback-db', 'winback-queue'] },
+);
