@@ -2,6 +2,27 @@ export { type AppOptions, buildApp } from './app.js';
 export { type Config, ConfigError, loadConfig, withOverrides } from './config.js';
 export { createDb, type Db } from './db/index.js';
 export { AppError, type ErrorCode, errorCodes } from './errors.js';
+export {
+  createStore,
+  findStoreById,
+  findStoreByPublicKey,
+  listStores,
+  revokeStore,
+  type Store,
+  updateAllowedOrigins,
+  verifyAdminSecret,
+} from './features/stores/repository.js';
+export { type JobContext, type JobModule, type JobRunner, startJobs } from './jobs.js';
 export { createLogger, scrub } from './logger.js';
-export { createQueue } from './queue/index.js';
-export type { Job, JobHandler, JobPayload, JobQueue, ProcessOptions } from './queue/port.js';
+export {
+  createQueue,
+  createReconciler,
+  type DueJob,
+  type Job,
+  type JobHandler,
+  type JobPayload,
+  type JobQueue,
+  type ProcessOptions,
+  type Reconciler,
+  type ReconcileSource,
+} from './queue/index.js';

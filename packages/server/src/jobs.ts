@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
+import { partitionJob } from './db/partition-job.js';
 import { createReconciler, type JobQueue, type Reconciler } from './queue/index.js';
 
 /** What a feature gets to register its job handlers and the reconcile sources behind them. */
@@ -19,7 +20,7 @@ export interface JobContext {
 export type JobModule = (context: JobContext) => void | Promise<void>;
 
 // Each feature that owns jobs adds its module here (abandonment, messaging, ...).
-const jobModules: readonly JobModule[] = [];
+const jobModules: readonly JobModule[] = [partitionJob];
 
 export interface JobRunner {
   reconciler: Reconciler;

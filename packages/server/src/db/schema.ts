@@ -1,16 +1,307 @@
-import type { ColumnType, Generated } from 'kysely';
+import type {
+  ColumnType,
+  Generated,
+  GeneratedAlways,
+  Insertable,
+  JSONColumnType,
+  Selectable,
+  Updateable,
+} from 'kysely';
 
-// Table interfaces for Kysely. Migrations create the tables; this file mirrors them.
+// Table interfaces for Kysely. The migrations create the tables; this file mirrors them and must
+// change whenever a migration does.
+//
+// Conventions:
+// - timestamptz reads as `Date`; writes accept a `Date` or an ISO string.
+// - bigint reads as `number` (db/index.ts installs that parser; money in minor units and ids stay
+//   far below 2^53).
+// - jsonb columns are written as JSON text (`JSON.stringify(value)`): node-postgres would turn
+//   a JS array into a Postgres array literal, not JSON, so strings keep arrays and objects alike.
+
+/** A timestamp the database fills in (`default now()`) that code may still set. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** A timestamp that only the database sets, on insert. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A jsonb column with a database default, so it may be left out on insert. */
+type DefaultedJson<T extends object> = JSONColumnType<T, string | undefined, string>;
+
+export type Channel = 'email' | 'sms' | 'push' | 'onsite';
+/** Channels a shopper consents to (on-site overlays need no consent). */
+export type ConsentChannel = Exclude<Channel, 'onsite'>;
+export type CartStatus =
+  | 'active'
+  | 'checkout'
+  | 'abandoned'
+  | 'converted'
+  | 'recovered'
+  | 'emptied';
+export type CampaignStatus = 'draft' | 'active' | 'paused';
+export type MessageStatus =
+  | 'scheduled'
+  | 'sending'
+  | 'sent'
+  | 'suppressed'
+  | 'cancelled'
+  | 'failed';
+export type DiscountKind = 'percent' | 'fixed' | 'free_shipping';
+
+/** `stores.settings`. The column default fills every key; read it merged over defaults anyway. */
+export interface StoreSettings {
+  /** Minutes without cart activity before a cart counts as abandoned. */
+  idleThresholdMinutes: number;
+  /** IANA zone used when the shopper's own zone is unknown. */
+  timezone: string;
+  /** Days after a recovery message within which a purchase is attributed to it. */
+  attributionWindowDays: number;
+  /** Local `HH:MM` window in which no message is sent; `start` after `end` wraps midnight. */
+  quietHours: { start: string; end: string };
+}
 
 export interface StoresTable {
   id: Generated<string>;
   name: string;
+  /** `pk_...`: sent by the storefront script; identifies, never authorises on its own. */
   public_key: string;
+  /** `sha256:<hex>` of the admin secret; the secret itself is never stored. */
   secret_hash: string;
-  allowed_origins: string[];
-  created_at: ColumnType<Date, never, never>;
+  /** Normalised `scheme://host[:port]` origins the storefront may connect from. */
+  allowed_origins: ColumnType<string[], string[] | undefined, string[]>;
+  settings: DefaultedJson<StoreSettings>;
+  postal_address: string | null;
+  revoked_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ShoppersTable {
+  id: Generated<string>;
+  store_id: string;
+  anonymous_id: string;
+  email: string | null;
+  phone: string | null;
+  email_consent: Generated<boolean>;
+  sms_consent: Generated<boolean>;
+  consent_text_version: string | null;
+  locale: string | null;
+  timezone: string | null;
+  country: string | null;
+  opted_out_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface CartsTable {
+  id: Generated<string>;
+  store_id: string;
+  /** The storefront's own cart id (the wire protocol's `cartId`). */
+  external_id: string;
+  shopper_id: string | null;
+  session_id: string | null;
+  status: ColumnType<CartStatus, CartStatus | undefined, CartStatus>;
+  /** The latest full cart snapshot as sent by the sdk; its shape belongs to the wire protocol. */
+  snapshot: DefaultedJson<Record<string, unknown>>;
+  currency: string | null;
+  value_minor: Generated<number>;
+  line_count: Generated<number>;
+  score: number | null;
+  last_activity_at: DefaultedTimestamp;
+  idle_due_at: NullableTimestamp;
+  abandoned_at: NullableTimestamp;
+  converted_at: NullableTimestamp;
+  device: string | null;
+  utm: JSONColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  campaign_id: string | null;
+  campaign_version: number | null;
+  variant: string | null;
+  enrolled_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+/** Partitioned by month through ranges of the ULID `id`; see the events migration. */
+export interface EventsTable {
+  store_id: string;
+  /** The client's ULID, kept across retries; (store_id, id) is the dedupe key. */
+  id: string;
+  type: string;
+  ts: Timestamp;
+  received_at: DefaultedTimestamp;
+  session_id: string | null;
+  anonymous_id: string | null;
+  /** The storefront's cart id (`carts.external_id`), not `carts.id`. */
+  cart_id: string | null;
+  payload: DefaultedJson<Record<string, unknown>>;
+}
+
+export interface CampaignsTable {
+  id: Generated<string>;
+  store_id: string;
+  name: string;
+  status: ColumnType<CampaignStatus, CampaignStatus | undefined, CampaignStatus>;
+  priority: Generated<number>;
+  /** Segment rules; their shape belongs to the campaigns feature. */
+  trigger_filters: DefaultedJson<Record<string, unknown>>;
+  steps: DefaultedJson<unknown[]>;
+  variants: DefaultedJson<unknown[]>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface TemplatesTable {
+  id: Generated<string>;
+  store_id: string;
+  name: string;
+  channel: Channel;
+  subject: string | null;
+  html: string | null;
+  text: string | null;
+  locale: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+/** The send ledger: one row per cart x campaign x step x channel. */
+export interface MessagesTable {
+  id: Generated<string>;
+  store_id: string;
+  cart_id: string;
+  campaign_id: string;
+  campaign_version: number | null;
+  variant: string | null;
+  step: number;
+  channel: Channel;
+  template_id: string | null;
+  status: ColumnType<MessageStatus, MessageStatus | undefined, MessageStatus>;
+  scheduled_at: Timestamp;
+  claimed_at: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  provider_id: string | null;
+  error: string | null;
+  suppress_reason: string | null;
+  opened_at: NullableTimestamp;
+  clicked_at: NullableTimestamp;
+  attempt: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface DiscountsTable {
+  id: Generated<string>;
+  store_id: string;
+  code: string;
+  cart_id: string | null;
+  kind: DiscountKind;
+  /** Whole percent (`percent`), minor units of `currency` (`fixed`), or 0 (`free_shipping`). */
+  value: Generated<number>;
+  currency: string | null;
+  min_subtotal_minor: number | null;
+  expires_at: NullableTimestamp;
+  used_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+/** Append-only: the database refuses UPDATE, DELETE and TRUNCATE. */
+export interface ConsentLogTable {
+  id: GeneratedAlways<number>;
+  store_id: string;
+  shopper_id: string;
+  channel: ConsentChannel;
+  granted: boolean;
+  source: string;
+  text_version: string | null;
+  ip_hash: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SuppressionsTable {
+  id: Generated<string>;
+  store_id: string;
+  channel: ConsentChannel;
+  /** Digest of the normalised address, so the list outlives the shopper's erasure. */
+  address_hash: string;
+  reason: string;
+  created_at: CreatedAt;
+}
+
+export interface WebhookReceiptsTable {
+  store_id: string;
+  provider: string;
+  delivery_id: string;
+  received_at: DefaultedTimestamp;
+}
+
+/** Append-only: the database refuses UPDATE, DELETE and TRUNCATE. */
+export interface AuditLogTable {
+  id: GeneratedAlways<number>;
+  store_id: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  detail: DefaultedJson<Record<string, unknown>>;
+  created_at: CreatedAt;
 }
 
 export interface Database {
   stores: StoresTable;
+  shoppers: ShoppersTable;
+  carts: CartsTable;
+  events: EventsTable;
+  campaigns: CampaignsTable;
+  templates: TemplatesTable;
+  messages: MessagesTable;
+  discounts: DiscountsTable;
+  consent_log: ConsentLogTable;
+  suppressions: SuppressionsTable;
+  webhook_receipts: WebhookReceiptsTable;
+  audit_log: AuditLogTable;
 }
+
+export type StoreRow = Selectable<StoresTable>;
+export type NewStoreRow = Insertable<StoresTable>;
+export type StoreUpdate = Updateable<StoresTable>;
+
+export type ShopperRow = Selectable<ShoppersTable>;
+export type NewShopperRow = Insertable<ShoppersTable>;
+export type ShopperUpdate = Updateable<ShoppersTable>;
+
+export type CartRow = Selectable<CartsTable>;
+export type NewCartRow = Insertable<CartsTable>;
+export type CartUpdate = Updateable<CartsTable>;
+
+export type EventRow = Selectable<EventsTable>;
+export type NewEventRow = Insertable<EventsTable>;
+
+export type CampaignRow = Selectable<CampaignsTable>;
+export type NewCampaignRow = Insertable<CampaignsTable>;
+export type CampaignUpdate = Updateable<CampaignsTable>;
+
+export type TemplateRow = Selectable<TemplatesTable>;
+export type NewTemplateRow = Insertable<TemplatesTable>;
+export type TemplateUpdate = Updateable<TemplatesTable>;
+
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessageRow = Insertable<MessagesTable>;
+export type MessageUpdate = Updateable<MessagesTable>;
+
+export type DiscountRow = Selectable<DiscountsTable>;
+export type NewDiscountRow = Insertable<DiscountsTable>;
+export type DiscountUpdate = Updateable<DiscountsTable>;
+
+export type ConsentLogRow = Selectable<ConsentLogTable>;
+export type NewConsentLogRow = Insertable<ConsentLogTable>;
+
+export type SuppressionRow = Selectable<SuppressionsTable>;
+export type NewSuppressionRow = Insertable<SuppressionsTable>;
+
+export type WebhookReceiptRow = Selectable<WebhookReceiptsTable>;
+export type NewWebhookReceiptRow = Insertable<WebhookReceiptsTable>;
+
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type NewAuditLogRow = Insertable<AuditLogTable>;

@@ -1,0 +1,23 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as createStores from './2026_11_22_000100_create_stores.js';
+import * as createShoppersCampaignsTemplates from './2026_11_22_000200_create_shoppers_campaigns_templates.js';
+import * as createCarts from './2026_11_22_000300_create_carts.js';
+import * as createEvents from './2026_11_22_000400_create_events.js';
+import * as createMessagesDiscounts from './2026_11_22_000500_create_messages_discounts.js';
+import * as createComplianceTables from './2026_11_22_000600_create_compliance_tables.js';
+
+// Listed by hand rather than read from this folder at run time, so migrations work the same
+// under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
+// test compares this list with the folder).
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '2026_11_22_000100_create_stores': createStores,
+  '2026_11_22_000200_create_shoppers_campaigns_templates': createShoppersCampaignsTemplates,
+  '2026_11_22_000300_create_carts': createCarts,
+  '2026_11_22_000400_create_events': createEvents,
+  '2026_11_22_000500_create_messages_discounts': createMessagesDiscounts,
+  '2026_11_22_000600_create_compliance_tables': createComplianceTables,
+});
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};
