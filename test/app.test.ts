@@ -1,5 +1,4 @@
 import { buildApp, loadConfig } from '@winback/server';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/discover.js';
 import { needs, uniqueName, useFreshDatabase } from './helpers/services.js';
@@ -14,7 +13,7 @@ describe.skipIf(!postgres)('the app on real Postgres', () => {
     ['local', undefined],
     ['bullmq', redis],
   ] as const)('with the %s queue', (driver, redisUrl) => {
-    let app: FastifyInstance;
+    let app: Awaited<ReturnType<typeof buildApp>>;
     beforeAll(async () => {
       const config = loadConfig({
         DATABASE_URL: database.url,

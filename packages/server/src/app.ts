@@ -1,11 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
+import type { CapturedMailbox } from './embedded/smtp-capture.js';
+import { storefrontPlugin } from './embedded/storefront.js';
+import { adminFeature } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
 import { metricsFeature } from './features/metrics/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
 import { dbPlugin } from './plugins/db.js';
+import { jobsPlugin } from './plugins/jobs.js';
 import { queuePlugin } from './plugins/queue.js';
 import type { JobQueue } from './queue/index.js';
 
@@ -17,6 +21,15 @@ export interface AppOptions {
   queue?: JobQueue;
   /** Redis key prefix for the queue (tests share one Redis). */
   queuePrefix?: string;
+  /**
+   * Run the background jobs in this process. Default: yes with the in-process queue, no with
+   * BullMQ (where `winback worker` processes run them).
+   */
+  runJobs?: boolean;
+  /** Serve this folder's files at `/` (the demo storefront; `winback demo` only). */
+  storefrontDir?: string;
+  /** Captured mails the admin page shows (the demo's SMTP capture). */
+  mailbox?: CapturedMailbox;
 }
 
 /**
@@ -30,7 +43,6 @@ export interface AppOptions {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
-    disableRequestLogging: false,
     // Request bodies are small JSON frames; anything bigger is refused before it is parsed.
     bodyLimit: 1024 * 1024,
     // Behind a load balancer the client's address comes from X-Forwarded-For.
@@ -52,8 +64,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     redisUrl: config.redisUrl,
     ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
   });
+  if (options.runJobs ?? config.queue === 'local') await app.register(jobsPlugin, { config });
   await app.register(metricsFeature);
   await app.register(healthFeature);
+  await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
+  if (options.storefrontDir) await app.register(storefrontPlugin, { root: options.storefrontDir });
 
   await app.ready();
   return app;
