@@ -48,5 +48,6 @@ describe('money', () => {
     expect(isCurrencyCode('EUR')).toBe(true);
     expect(isCurrencyCode('eur')).toBe(false);
     expect(isCurrencyCode('EURO')).toBe(false);
+    expect(isCurrencyCode('XXQ')).toBe(false);
   });
 });

@@ -22,15 +22,16 @@ export function minorUnitDigits(currency: string): number {
   return digits;
 }
 
-/** True for a three-letter code that Intl knows as a currency. */
+let knownCurrencies: ReadonlySet<string> | undefined;
+
+/** True for an ISO 4217 code this runtime knows (Intl's list), e.g. EUR but not XXQ. */
 export function isCurrencyCode(code: string): boolean {
   if (!/^[A-Z]{3}$/.test(code)) return false;
-  try {
-    new Intl.NumberFormat('en', { style: 'currency', currency: code });
-    return true;
-  } catch {
-    return false;
-  }
+  knownCurrencies ??= new Set(
+    typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : [],
+  );
+  // A runtime without the list accepts any well-formed code rather than refusing every cart.
+  return knownCurrencies.size === 0 || knownCurrencies.has(code);
 }
 
 /**
