@@ -19,8 +19,9 @@ describe.skipIf(!postgres)('the app on real Postgres', () => {
         DATABASE_URL: database.url,
         ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
         LOG_LEVEL: 'silent',
+        QUEUE_PREFIX: uniqueName('wbapp'),
       });
-      app = await buildApp(config, { queuePrefix: uniqueName('wbapp') });
+      app = await buildApp(config);
     });
     afterAll(() => app?.close());
 

@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
@@ -5,6 +6,7 @@ import type { CapturedMailbox } from './embedded/smtp-capture.js';
 import { storefrontPlugin } from './embedded/storefront.js';
 import { adminFeature } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
+import { ingestFeature, websocketOptions } from './features/ingest/index.js';
 import { metricsFeature } from './features/metrics/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
@@ -19,8 +21,6 @@ export interface AppOptions {
   /** Use these handles instead of opening new ones; the caller then owns and closes them. */
   db?: Db;
   queue?: JobQueue;
-  /** Redis key prefix for the queue (tests share one Redis). */
-  queuePrefix?: string;
   /**
    * Run the background jobs in this process. Default: yes with the in-process queue, no with
    * BullMQ (where `winback worker` processes run them).
@@ -62,11 +62,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(queuePlugin, {
     ...(options.queue ? { queue: options.queue } : {}),
     redisUrl: config.redisUrl,
-    ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
+    prefix: config.queuePrefix,
   });
   if (options.runJobs ?? config.queue === 'local') await app.register(jobsPlugin, { config });
   await app.register(metricsFeature);
   await app.register(healthFeature);
+  // One WebSocket server for every route, limited to the protocol's frame size.
+  await app.register(websocket, websocketOptions);
+  await app.register(ingestFeature);
   await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
   if (options.storefrontDir) await app.register(storefrontPlugin, { root: options.storefrontDir });
 

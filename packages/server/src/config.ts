@@ -60,6 +60,11 @@ const env = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: positiveInt.max(1000).default(10),
   REDIS_URL: redisUrl.optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.-]')
+    .default('winback'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: booleanFlag.default(false),
   WINBACK_DATA_DIR: z.string().trim().min(1).default('.winback'),
@@ -92,6 +97,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** `bullmq` whenever REDIS_URL is set; `local` (in-process, single node) otherwise. */
   readonly queue: QueueDriver;
+  /** Redis key prefix of the queue, so several deployments can share one Redis. */
+  readonly queuePrefix: string;
   readonly logLevel: z.infer<typeof env>['LOG_LEVEL'];
   readonly logPretty: boolean;
   readonly dataDir: string;
@@ -133,6 +140,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     databasePoolMax: v.DATABASE_POOL_MAX,
     redisUrl: v.REDIS_URL,
     queue: v.REDIS_URL ? 'bullmq' : 'local',
+    queuePrefix: v.QUEUE_PREFIX,
     logLevel: v.LOG_LEVEL,
     logPretty: v.LOG_PRETTY,
     dataDir: v.WINBACK_DATA_DIR,

@@ -18,6 +18,7 @@ export async function workerCommand(config: Config): Promise<void> {
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const queue = createQueue({
     redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
     logger: logger.child({ component: 'queue' }),
   });
   const jobs = await startJobs({ db, queue, config, logger });

@@ -15,7 +15,8 @@ export const jobsPlugin = fp<{ config: Config }>(
       config,
       logger: app.log.child({ component: 'jobs' }),
     });
-    app.addHook('onClose', () => jobs.stop());
+    // preClose runs before every onClose, so no reconcile pass schedules into a closed queue.
+    app.addHook('preClose', () => jobs.stop());
   },
   { name: 'winback-jobs', dependencies: ['winback-db', 'winback-queue'] },
 );
