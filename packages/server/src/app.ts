@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
@@ -6,7 +5,6 @@ import type { CapturedMailbox } from './embedded/smtp-capture.js';
 import { storefrontPlugin } from './embedded/storefront.js';
 import { adminFeature } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
-import { ingestFeature, websocketOptions } from './features/ingest/index.js';
 import { metricsFeature } from './features/metrics/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
@@ -67,9 +65,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (options.runJobs ?? config.queue === 'local') await app.register(jobsPlugin, { config });
   await app.register(metricsFeature);
   await app.register(healthFeature);
-  // One WebSocket server for every route, limited to the protocol's frame size.
-  await app.register(websocket, websocketOptions);
-  await app.register(ingestFeature);
   await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
   if (options.storefrontDir) await app.register(storefrontPlugin, { root: options.storefrontDir });
 
