@@ -3,6 +3,13 @@ export { type Config, ConfigError, loadConfig, withOverrides } from './config.js
 export { createDb, type Db } from './db/index.js';
 export { AppError, type ErrorCode, errorCodes } from './errors.js';
 export {
+  type EventsStoredListener,
+  type IngestFeatureOptions,
+  ingestFeature,
+  type StoredBatch,
+  websocketOptions,
+} from './features/ingest/index.js';
+export {
   createStore,
   findStoreById,
   findStoreByPublicKey,

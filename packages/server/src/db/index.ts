@@ -18,5 +18,9 @@ export function createDb(databaseUrl: string, poolMax = 10): Db {
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query reconnects.
   pool.on('error', () => {});
+  // pg-pool drops its own listener from a client while it runs a query; a connection lost then
+  // emits 'error' on the client as well as failing the query. The query's rejection is what
+  // callers handle, so the event only needs a listener to keep it from crashing the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

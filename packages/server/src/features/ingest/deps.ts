@@ -1,0 +1,12 @@
+import type { Db } from '../../db/index.js';
+import type { StoreCache } from './access.js';
+import type { EventsStoredListener, FrameContext } from './frames.js';
+
+/** What the ingest routes share; built once when the feature registers. */
+export interface IngestDeps {
+  db: Db;
+  stores: StoreCache;
+  listeners: readonly EventsStoredListener[];
+  /** Outcome counter for one transport. */
+  count(transport: 'ws' | 'http'): NonNullable<FrameContext['count']>;
+}

@@ -1,0 +1,109 @@
+import { limits } from '@winback/shared';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { Counter } from 'prom-client';
+import { findStoreByPublicKey } from '../stores/repository.js';
+import { createStoreCache } from './access.js';
+import { collectRoutes } from './collect.js';
+import type { IngestDeps } from './deps.js';
+import type { EventsStoredListener, FrameContext } from './frames.js';
+import { streamRoutes } from './stream.js';
+
+export type { EventsStoredListener, StoredBatch } from './frames.js';
+export { websocketOptions } from './websocket.js';
+
+export interface IngestFeatureOptions {
+  /**
+   * Called after every committed batch, before its ack is sent (see `EventsStoredListener`):
+   * the place for later work that follows new events, such as re-arming idle timers.
+   */
+  onEventsStored?: readonly EventsStoredListener[];
+  /** How long a store looked up by its public key is reused, in ms. Default 30 s. */
+  storeCacheTtlMs?: number;
+  /** How long an unknown key is remembered as unknown, in ms. Default 5 s. */
+  unknownKeyTtlMs?: number;
+}
+
+const defaults = { storeCacheTtlMs: 30_000, unknownKeyTtlMs: 5_000 };
+const storeCacheEntries = 10_000;
+
+function checkDuration(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new Error(`ingest feature: option "${name}" must be a whole number of ms >= 0`);
+  }
+  return value;
+}
+
+function checkListeners(value: unknown): readonly EventsStoredListener[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'function')) {
+    throw new Error('ingest feature: option "onEventsStored" must be an array of functions');
+  }
+  return [...value];
+}
+
+function ingestCounters(app: FastifyInstance): IngestDeps['count'] {
+  const skip: NonNullable<FrameContext['count']> = () => {};
+  if (!app.hasDecorator('metrics')) return () => skip;
+  const frames = new Counter({
+    name: 'winback_ingest_frames_total',
+    help: 'Ingest frames by transport and outcome (ack or the nack reason)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [app.metrics],
+  });
+  const events = new Counter({
+    name: 'winback_ingest_events_total',
+    help: 'Events in acked frames by transport and outcome (stored, duplicate, rejected)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [app.metrics],
+  });
+  return (transport) => (outcome, counts) => {
+    frames.inc({ transport, outcome });
+    for (const [name, n] of Object.entries(counts)) {
+      if (n > 0) events.inc({ transport, outcome: name }, n);
+    }
+  };
+}
+
+/**
+ * Ingest: the sdk's WebSocket `/v1/stream` and HTTP `POST /v1/collect` (see the server README).
+ * Validates frames with the shared protocol, stores their events deduplicated on
+ * `(store_id, id)`, and acks only after COMMIT.
+ *
+ * Needs `app.db` and the app's `@fastify/websocket` registered with `websocketOptions` first.
+ */
+export const ingestFeature: FastifyPluginAsync<IngestFeatureOptions> = async (app, options) => {
+  const listeners = checkListeners(options.onEventsStored);
+  const ttlMs = checkDuration('storeCacheTtlMs', options.storeCacheTtlMs, defaults.storeCacheTtlMs);
+  const unknownTtlMs = checkDuration(
+    'unknownKeyTtlMs',
+    options.unknownKeyTtlMs,
+    defaults.unknownKeyTtlMs,
+  );
+  if (!app.hasDecorator('db')) {
+    throw new Error('ingest feature: register the db plugin before it (app.db is missing)');
+  }
+  if (!app.hasDecorator('websocketServer')) {
+    throw new Error('ingest feature: register @fastify/websocket with websocketOptions before it');
+  }
+  // The ws default (100 MiB) must never stand on a public endpoint.
+  const maxPayload = app.websocketServer.options.maxPayload;
+  if (typeof maxPayload !== 'number' || maxPayload <= 0 || maxPayload > limits.frameBytes) {
+    throw new Error(
+      `ingest feature: @fastify/websocket must set options.maxPayload to at most ${limits.frameBytes} (use websocketOptions)`,
+    );
+  }
+
+  const deps: IngestDeps = {
+    db: app.db,
+    stores: createStoreCache((publicKey) => findStoreByPublicKey(app.db, publicKey), {
+      ttlMs,
+      unknownTtlMs,
+      maxEntries: storeCacheEntries,
+    }),
+    listeners,
+    count: ingestCounters(app),
+  };
+  await app.register(streamRoutes, deps);
+  await app.register(collectRoutes, deps);
+};

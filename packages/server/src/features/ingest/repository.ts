@@ -1,0 +1,60 @@
+import type { TrackedEvent } from '@winback/shared';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+
+/**
+ * Records events for one store in ONE statement and returns how many were new. A resent event
+ * (same `(store_id, id)`) is skipped by `on conflict do nothing`, so retries never double rows.
+ * Pass a transaction when the caller acks only after COMMIT.
+ *
+ * `unnest` of one array per column keeps the statement at nine parameters however many events
+ * there are, so a batch never meets Postgres's parameter limit and the plan is the same for
+ * every batch size.
+ *
+ * @example
+ *   const stored = await db.transaction().execute((trx) => insertEvents(trx, storeId, events, now));
+ */
+export async function insertEvents(
+  db: Kysely<Database>,
+  storeId: string,
+  events: readonly TrackedEvent[],
+  receivedAt: Date,
+): Promise<number> {
+  if (events.length === 0) return 0;
+  const ids: string[] = [];
+  const types: string[] = [];
+  const times: string[] = [];
+  const sessions: string[] = [];
+  const anonymous: string[] = [];
+  const carts: (string | null)[] = [];
+  const payloads: string[] = [];
+  // Rows go in id order, so two transactions writing overlapping events (a frame resent on a
+  // new connection while the first attempt is still in flight) take their row locks in the same
+  // order and wait for each other instead of deadlocking. The sort is stable: of two events with
+  // one id in a frame, the first is kept.
+  const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const event of ordered) {
+    const { id, type, ts, sessionId, anonymousId, cartId, ...payload } = event;
+    ids.push(id);
+    types.push(type);
+    // ISO strings are UTC and exact to the millisecond the browser sent.
+    times.push(new Date(ts).toISOString());
+    sessions.push(sessionId);
+    anonymous.push(anonymousId);
+    carts.push(cartId ?? null);
+    // jsonb goes over the wire as JSON text (see db/schema.ts).
+    payloads.push(JSON.stringify(payload));
+  }
+  const result = await sql`
+    insert into events
+      (store_id, id, type, ts, received_at, session_id, anonymous_id, cart_id, payload)
+    select ${storeId}::uuid, e.id, e.type, e.ts, ${receivedAt.toISOString()}::timestamptz,
+      e.session_id, e.anonymous_id, e.cart_id, e.payload::jsonb
+    from unnest(
+      ${ids}::text[], ${types}::text[], ${times}::timestamptz[], ${sessions}::text[],
+      ${anonymous}::text[], ${carts}::text[], ${payloads}::text[]
+    ) as e (id, type, ts, session_id, anonymous_id, cart_id, payload)
+    on conflict (store_id, id) do nothing
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}

@@ -1,0 +1,130 @@
+import type { WebSocket } from '@fastify/websocket';
+import { type NackFrame, parseBatch, type ServerFrame } from '@winback/shared';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import { checkAccess } from './access.js';
+import { accessHook, grantOf } from './access-hook.js';
+import type { IngestDeps } from './deps.js';
+import { ingestFrame, retryDelayMs } from './frames.js';
+
+// A socket whose frames arrive faster than they commit stops being read (TCP backpressure
+// reaches the client) once this many wait, and is read again when the backlog has drained to
+// the low mark. Memory per socket stays below PAUSE_AT x the frame limit.
+const PAUSE_AT = 16;
+const RESUME_AT = 4;
+
+/** Close code for a key or origin that stopped being allowed mid-stream: policy violation. */
+const CLOSE_POLICY = 1008;
+
+type RawData = Buffer | ArrayBuffer | Buffer[];
+
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+/**
+ * `GET /v1/stream?key=pk_...`: the sdk's WebSocket. Key and Origin are checked at the upgrade
+ * (a refusal is a plain HTTP 401/403/503). Each text message is one batch frame, answered with
+ * an `ack` after its events committed or a `nack`.
+ */
+export const streamRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) => {
+  app.route({
+    method: 'GET',
+    url: '/v1/stream',
+    onRequest: accessHook(deps.stores, { cors: false }),
+    // Reached only by a plain GET: the endpoint speaks WebSocket and nothing else.
+    handler: async () => {
+      throw new AppError('WB_ERR_BAD_REQUEST', '/v1/stream expects a WebSocket upgrade');
+    },
+    wsHandler: (socket, request) => serveStream(socket, request, deps),
+  });
+};
+
+function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDeps): void {
+  const { store, publicKey } = grantOf(request);
+  const origin = request.headers.origin;
+  const log = request.log.child({ storeId: store.id });
+  const count = deps.count('ws');
+  // Frames are handled one after another in arrival order, so acks leave in seq order and a
+  // frame never commits before the one sent ahead of it.
+  let tail: Promise<void> = Promise.resolve();
+  let waiting = 0;
+  // Set once the store's key or origin stopped being allowed; later frames are not stored.
+  let refused = false;
+
+  const send = (frame: ServerFrame): void => {
+    // A client that left gets no answer; it resends what was not acked, and dedupe absorbs it.
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+  };
+
+  const handle = async (data: RawData, isBinary: boolean, receivedAt: Date): Promise<void> => {
+    if (refused) return;
+    if (isBinary) {
+      count('invalid', { stored: 0, duplicate: 0, rejected: 0 });
+      send(nack(-1, 'invalid', 0, 'frames are JSON text messages, not binary'));
+      return;
+    }
+    const text = textOf(data);
+    // The cache makes this cheap; it is what lets a revocation or an origin edit reach sockets
+    // that were opened before it.
+    const access = await checkAccess(deps.stores, publicKey, origin);
+    if (!access.ok) {
+      // Rare (an outage or a revocation), so reading the seq may cost a parse: it tells the
+      // sdk which frame the answer is about.
+      const seq = parseBatch(text).seq;
+      if (access.code === 'WB_ERR_UNAVAILABLE') {
+        send(nack(seq, 'unavailable', retryDelayMs(), access.message));
+        return;
+      }
+      refused = true;
+      log.info({ code: access.code }, 'ingest stream no longer allowed');
+      send(nack(seq, 'unauthorized', 0, access.message));
+      socket.close(CLOSE_POLICY, 'store key or origin no longer allowed');
+      return;
+    }
+    const answer = await ingestFrame(
+      {
+        db: deps.db,
+        storeId: access.store.id,
+        receivedAt,
+        log,
+        listeners: deps.listeners,
+        count,
+      },
+      text,
+    );
+    send(answer);
+  };
+
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    const receivedAt = new Date();
+    waiting += 1;
+    if (waiting >= PAUSE_AT && !socket.isPaused) socket.pause();
+    tail = tail
+      .then(() => handle(data, isBinary, receivedAt))
+      .catch((error: unknown) => {
+        // ingestFrame answers storage failures itself; this is a bug, so the socket ends and
+        // the client reconnects and resends.
+        log.error(
+          { error: error instanceof Error ? error.name : typeof error },
+          'ingest stream failed',
+        );
+        socket.terminate();
+      })
+      .finally(() => {
+        waiting -= 1;
+        if (socket.isPaused && waiting <= RESUME_AT) socket.resume();
+      });
+  });
+}
+
+function nack(
+  seq: number,
+  reason: NackFrame['reason'],
+  retryAfterMs: number,
+  message: string,
+): NackFrame {
+  return { t: 'nack', seq, retryAfterMs, reason, message };
+}
