@@ -1,12 +1,36 @@
-// The demo shop's own behaviour: a cart kept in localStorage and a pretend checkout. The
-// Winback sdk will watch this cart once it is wired in; until then the shop works on its own.
+// The demo shop's own behaviour: a cart kept in localStorage and a pretend checkout, reported to
+// Winback through the async stub, so the calls made before the sdk's script arrives wait for it.
 
 /**
- * @typedef {{ id: string, title: string, unitPrice: number, quantity: number }} CartLine
+ * @typedef {{ id: string, title: string, variant: string, unitPrice: number, quantity: number }} CartLine
+ * @typedef {((command: string, ...args: unknown[]) => void) & { q?: unknown[][] }} Winback
  */
 
 const STORAGE_KEY = 'winback-demo-cart';
-const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' });
+const CURRENCY = 'EUR';
+const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: CURRENCY });
+
+/** @type {Window & { winback?: Winback }} */
+const page = window;
+// The async stub: queue calls until the script tag's sdk replaces it and replays them. (Rest
+// arguments instead of `arguments`: the sdk reads each queued call as an array-like either way.)
+page.winback =
+  page.winback ||
+  /** @type {Winback} */ (
+    (...args) => {
+      const stub = /** @type {Winback} */ (page.winback);
+      stub.q = stub.q || [];
+      stub.q.push(args);
+    }
+  );
+/**
+ * Calls Winback through `window.winback` each time: the sdk replaces the stub when it loads, so
+ * a reference kept to the stub would queue calls that are never replayed.
+ *
+ * @param {string} command
+ * @param {unknown[]} args
+ */
+const winback = (command, ...args) => page.winback?.(command, ...args);
 
 /** @returns {CartLine[]} */
 function loadCart() {
@@ -21,6 +45,30 @@ function loadCart() {
 /** @param {CartLine[]} lines */
 function saveCart(lines) {
   localStorage.setItem(STORAGE_KEY, JSON.stringify(lines));
+}
+
+/** @param {CartLine[]} lines */
+const subtotalOf = (lines) => lines.reduce((sum, line) => sum + line.unitPrice * line.quantity, 0);
+
+/**
+ * Tells Winback the whole cart. Money in cents; the image as an absolute URL, so a recovery
+ * mail can show it. The sdk works out what changed and skips an unchanged cart.
+ *
+ * @param {CartLine[]} lines
+ */
+function reportCart(lines) {
+  winback('cart', {
+    currency: CURRENCY,
+    subtotal: subtotalOf(lines),
+    lines: lines.map((line) => ({
+      id: line.id,
+      title: line.title,
+      variant: line.variant,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      imageUrl: new URL(`/images/${line.id}.svg`, location.href).href,
+    })),
+  });
 }
 
 /**
@@ -40,7 +88,7 @@ function render(lines) {
     ...lines.map((line) => {
       const item = document.createElement('li');
       const label = document.createElement('span');
-      label.textContent = `${line.quantity} × ${line.title}`;
+      label.textContent = `${line.quantity} × ${line.title} (${line.variant})`;
       const amount = document.createElement('span');
       amount.textContent = money.format((line.unitPrice * line.quantity) / 100);
       item.append(label, amount);
@@ -48,14 +96,16 @@ function render(lines) {
     }),
   );
   const count = lines.reduce((sum, line) => sum + line.quantity, 0);
-  const subtotal = lines.reduce((sum, line) => sum + line.unitPrice * line.quantity, 0);
   byId('cart-count').textContent = String(count);
-  byId('cart-subtotal').textContent = money.format(subtotal / 100);
+  byId('cart-subtotal').textContent = money.format(subtotalOf(lines) / 100);
 }
 
 function start() {
   let lines = loadCart();
   render(lines);
+  // Every page that shows a cart reports it: Winback may not have seen it yet. An empty cart
+  // Winback never saw is not news.
+  if (lines.length > 0) reportCart(lines);
 
   const cart = byId('cart');
   const toggle = document.querySelector('.cart-toggle');
@@ -68,23 +118,34 @@ function start() {
     button.addEventListener('click', () => {
       const product = button.closest('.product');
       if (!(product instanceof HTMLElement)) return;
-      const { id = '', title = '', price = '0' } = product.dataset;
+      const { id = '', title = '', variant = '', price = '0' } = product.dataset;
       const existing = lines.find((line) => line.id === id);
       lines = existing
         ? lines.map((line) => (line === existing ? { ...line, quantity: line.quantity + 1 } : line))
-        : [...lines, { id, title, unitPrice: Number(price), quantity: 1 }];
+        : [...lines, { id, title, variant, unitPrice: Number(price), quantity: 1 }];
       saveCart(lines);
       render(lines);
+      reportCart(lines);
     });
   }
 
   byId('checkout').addEventListener('click', () => {
     const note = byId('cart-note');
     note.hidden = false;
-    note.textContent =
-      lines.length === 0
-        ? 'Your cart is empty.'
-        : 'Thanks! This is a demo, so nothing was charged. Your cart is now empty.';
+    if (lines.length === 0) {
+      note.textContent = 'Your cart is empty.';
+      return;
+    }
+    winback('track', 'checkout_started');
+    // The pretend payment succeeds at once: the order completes and the cart empties.
+    const orderId = `demo-${Date.now().toString(36)}`;
+    winback('track', 'order_completed', {
+      orderId,
+      value: subtotalOf(lines),
+      currency: CURRENCY,
+    });
+    note.textContent = `Thanks! Order ${orderId} is a demo, so nothing was charged. Your cart is now empty.`;
+    // No empty cart to report: after `order_completed` the sdk starts the next cart afresh.
     lines = [];
     saveCart(lines);
     render(lines);

@@ -1,2 +1,2 @@
-// Lands with its own issue; the package exists so the workspace has its final shape.
-export {};
+// Source entry for workspace packages; the published package points at the built `dist/`.
+export * from './entrypoints/npm.js';

@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
@@ -5,7 +6,9 @@ import type { CapturedMailbox } from './embedded/smtp-capture.js';
 import { storefrontPlugin } from './embedded/storefront.js';
 import { adminFeature } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
+import { ingestFeature, websocketOptions } from './features/ingest/index.js';
 import { metricsFeature } from './features/metrics/index.js';
+import { sdkFeature } from './features/sdk/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
 import { dbPlugin } from './plugins/db.js';
@@ -26,6 +29,8 @@ export interface AppOptions {
   runJobs?: boolean;
   /** Serve this folder's files at `/` (the demo storefront; `winback demo` only). */
   storefrontDir?: string;
+  /** `%NAME%` values filled into the storefront's HTML (the demo store's key and endpoint). */
+  storefrontVariables?: Readonly<Record<string, string>>;
   /** Captured mails the admin page shows (the demo's SMTP capture). */
   mailbox?: CapturedMailbox;
 }
@@ -65,8 +70,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (options.runJobs ?? config.queue === 'local') await app.register(jobsPlugin, { config });
   await app.register(metricsFeature);
   await app.register(healthFeature);
+  // One WebSocket server for every route, limited to the protocol's frame size.
+  await app.register(websocket, websocketOptions);
+  await app.register(ingestFeature);
   await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
-  if (options.storefrontDir) await app.register(storefrontPlugin, { root: options.storefrontDir });
+  await app.register(sdkFeature);
+  if (options.storefrontDir) {
+    await app.register(storefrontPlugin, {
+      root: options.storefrontDir,
+      ...(options.storefrontVariables ? { variables: options.storefrontVariables } : {}),
+    });
+  }
 
   await app.ready();
   return app;

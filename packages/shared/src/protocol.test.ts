@@ -64,6 +64,18 @@ describe('event schemas', () => {
       expect(trackedEventSchema.safeParse(event).success, JSON.stringify(event)).toBe(false);
   });
 
+  it('take a page_view device with only what the browser knows (type, OS and browser optional)', () => {
+    const page = { url: 'https://shop.example/', title: 'Shop', referrer: '', utm: {} };
+    const viewport = { width: 390, height: 844 };
+    const device = { viewport, language: 'en-GB', timezone: 'Europe/London' };
+    const view = { ...base, type: 'page_view', page, device };
+    expect(trackedEventSchema.safeParse(view).success).toBe(true);
+    const typed = { ...view, device: { ...device, type: 'mobile', os: 'iOS', browser: 'Safari' } };
+    expect(trackedEventSchema.safeParse(typed).success).toBe(true);
+    const badType = { ...view, device: { ...device, type: 'watch' } };
+    expect(trackedEventSchema.safeParse(badType).success).toBe(false);
+  });
+
   it('keep carts within the line limit', () => {
     const line = { id: 'l', title: 't', quantity: 1, unitPrice: 1 };
     const lines = Array.from({ length: limits.cartLines + 1 }, (_, i) => ({

@@ -74,8 +74,14 @@ export const pageContext = z.strictObject({
   utm: utm.optional(),
 });
 
+/**
+ * The device as the browser reports it. The sdk sends only what the server cannot read itself
+ * (viewport, language, timezone); `type`, `os` and `browser` are optional and meant to be
+ * derived on the server from the request's User-Agent header (a later issue: nothing derives
+ * them yet).
+ */
 export const deviceContext = z.strictObject({
-  type: z.enum(['desktop', 'mobile', 'tablet']),
+  type: z.enum(['desktop', 'mobile', 'tablet']).optional(),
   os: text(64).optional(),
   browser: text(64).optional(),
   viewport: z.strictObject({

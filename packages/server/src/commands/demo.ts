@@ -83,10 +83,16 @@ export async function demoCommand(config: Config): Promise<void> {
     const publicUrl = config.publicUrl === derivedPublicUrl ? origin : config.publicUrl;
 
     const db = createDb(databaseUrl, 2);
+    let publicKey: string;
     try {
       const { applied } = await migrateToLatest(db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
-      await ensureDemoStore(db, dataDir, [origin, publicUrl, `http://localhost:${port}`], logger);
+      publicKey = await ensureDemoStore(
+        db,
+        dataDir,
+        [origin, publicUrl, `http://localhost:${port}`],
+        logger,
+      );
     } finally {
       await db.destroy();
     }
@@ -97,7 +103,12 @@ export async function demoCommand(config: Config): Promise<void> {
       withOverrides(config, { databaseUrl, smtpUrl, port, publicUrl }),
       {
         logger: logger as FastifyBaseLogger,
-        ...(storefrontDir ? { storefrontDir } : {}),
+        ...(storefrontDir
+          ? {
+              storefrontDir,
+              storefrontVariables: { WINBACK_KEY: publicKey, WINBACK_ENDPOINT: publicUrl },
+            }
+          : {}),
         ...(capture ? { mailbox: capture } : {}),
       },
     );
@@ -189,14 +200,15 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<stri
 
 /**
  * One demo store, made on the first run; its admin secret (shown only once by `createStore`)
- * is kept in the data folder. A later run on another port adds that port's origins.
+ * is kept in the data folder. A later run on another port adds that port's origins. Returns the
+ * store's public key, which the storefront's script tag needs.
  */
 async function ensureDemoStore(
   db: Db,
   dataDir: string,
   origins: string[],
   logger: Logger,
-): Promise<void> {
+): Promise<string> {
   const allowedOrigins: string[] = [];
   for (const candidate of origins) {
     try {
@@ -215,10 +227,12 @@ async function ensureDemoStore(
     const saved = { id: store.id, publicKey: store.public_key, adminSecret };
     await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
     logger.info({ storeId: store.id, file }, 'demo store created; its keys are in the file');
-    return;
+    return store.public_key;
   }
   const missing = allowedOrigins.filter((item) => !existing.allowed_origins.includes(item));
-  if (missing.length === 0) return;
-  await updateAllowedOrigins(db, existing.id, [...existing.allowed_origins, ...missing]);
-  logger.info({ storeId: existing.id, added: missing }, 'demo store origins updated');
+  if (missing.length > 0) {
+    await updateAllowedOrigins(db, existing.id, [...existing.allowed_origins, ...missing]);
+    logger.info({ storeId: existing.id, added: missing }, 'demo store origins updated');
+  }
+  return existing.public_key;
 }

@@ -1,0 +1,52 @@
+import { cart, consent, identify, init, on, track } from './api.js';
+import { warn } from './safe.js';
+import type { InitOptions } from './types.js';
+
+/** `window.winback` once the script has loaded: `winback('cart', {...})`. */
+export type Winback = ((name: string, ...args: unknown[]) => unknown) & {
+  /** Calls the async stub queued before the script arrived. */
+  q?: ArrayLike<unknown>[];
+  /** Set once the real sdk has taken over from the stub. */
+  loaded?: boolean;
+};
+
+/**
+ * Installs the script-tag sdk on `window.winback`: replays the calls the async stub queued
+ * (`window.winback.q`), in order, and initialises from the script tag's `data-key` and
+ * `data-endpoint` (the endpoint defaults to the script's own origin) unless a queued `init`
+ * does. A queued `init`'s options win over the attributes.
+ *
+ * @example
+ *   install(document.currentScript);
+ */
+export function install(script: Element | null): void {
+  const page = window as unknown as { winback?: Winback };
+  const stub = page.winback;
+  if (stub?.loaded) {
+    warn(4);
+    return;
+  }
+  const element = (script ||
+    document.querySelector('script[data-key]')) as HTMLScriptElement | null;
+  const defaults: Partial<InitOptions> = {
+    key: element?.dataset.key,
+    endpoint:
+      element?.dataset.endpoint || (element?.src && new URL(element.src).origin) || undefined,
+  };
+  const commands: Record<string, (...args: never[]) => unknown> = {
+    init: (options?: InitOptions) => init({ ...defaults, ...options } as InitOptions),
+    cart,
+    track,
+    identify,
+    consent,
+    on,
+  };
+  const winback: Winback = (name, ...args) =>
+    (commands[name] || (() => warn(5, name)))(...(args as never[]));
+  winback.loaded = true;
+  page.winback = winback;
+
+  const queued = Array.from(stub?.q || [], (args) => Array.from(args));
+  if (defaults.key && !queued.some((args) => args[0] === 'init')) winback('init');
+  for (const [name, ...args] of queued) winback(name as string, ...args);
+}
