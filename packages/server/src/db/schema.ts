@@ -92,6 +92,8 @@ export interface ShoppersTable {
   timezone: string | null;
   country: string | null;
   opted_out_at: NullableTimestamp;
+  /** Browser time of the latest consent decision reflected in the flags. */
+  consent_updated_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }
@@ -120,6 +122,13 @@ export interface CartsTable {
   campaign_version: number | null;
   variant: string | null;
   enrolled_at: NullableTimestamp;
+  /** Browser time and event id of the `cart_updated` that gave `snapshot`. */
+  snapshot_ts: NullableTimestamp;
+  snapshot_event_id: string | null;
+  /** Browser time of the latest checkout activity. */
+  checkout_at: NullableTimestamp;
+  /** Browser time of the page view that gave `device` and `utm`. */
+  context_ts: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }

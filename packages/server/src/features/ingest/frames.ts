@@ -1,7 +1,8 @@
 import { type AckFrame, type NackFrame, parseBatch, type TrackedEvent } from '@winback/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/index.js';
-import { insertEvents } from './repository.js';
+import { projectEvents } from './projection.js';
+import { insertNewEvents } from './repository.js';
 
 /** What one committed batch carried, for features that react to new events. */
 export interface StoredBatch {
@@ -71,7 +72,25 @@ export async function storeEvents(
   events: readonly TrackedEvent[],
   receivedAt: Date,
 ): Promise<number> {
-  return db.transaction().execute((trx) => insertEvents(trx, storeId, events, receivedAt));
+  return db.transaction().execute(async (trx) => {
+    const newIds = await insertNewEvents(trx, storeId, events, receivedAt);
+    // Only first-time events are projected, so a resent one never counts twice.
+    await projectEvents(trx, storeId, firstOfEach(events, newIds));
+    return newIds.length;
+  });
+}
+
+/** The events whose ids are in `ids`, the first of each id in frame order (the one stored). */
+export function firstOfEach(
+  events: readonly TrackedEvent[],
+  ids: readonly string[],
+): TrackedEvent[] {
+  const wanted = new Set(ids);
+  const picked: TrackedEvent[] = [];
+  for (const event of events) {
+    if (wanted.delete(event.id)) picked.push(event);
+  }
+  return picked;
 }
 
 /**

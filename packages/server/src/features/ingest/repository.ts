@@ -3,13 +3,8 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 
 /**
- * Records events for one store in ONE statement and returns how many were new. A resent event
- * (same `(store_id, id)`) is skipped by `on conflict do nothing`, so retries never double rows.
- * Pass a transaction when the caller acks only after COMMIT.
- *
- * `unnest` of one array per column keeps the statement at nine parameters however many events
- * there are, so a batch never meets Postgres's parameter limit and the plan is the same for
- * every batch size.
+ * Records events for one store in ONE statement and returns how many were new. See
+ * `insertNewEvents`, which it wraps.
  *
  * @example
  *   const stored = await db.transaction().execute((trx) => insertEvents(trx, storeId, events, now));
@@ -20,7 +15,28 @@ export async function insertEvents(
   events: readonly TrackedEvent[],
   receivedAt: Date,
 ): Promise<number> {
-  if (events.length === 0) return 0;
+  return (await insertNewEvents(db, storeId, events, receivedAt)).length;
+}
+
+/**
+ * Records events for one store in ONE statement and returns the ids of those that were new. A resent event
+ * (same `(store_id, id)`) is skipped by `on conflict do nothing`, so retries never double rows.
+ * Pass a transaction when the caller acks only after COMMIT.
+ *
+ * `unnest` of one array per column keeps the statement at nine parameters however many events
+ * there are, so a batch never meets Postgres's parameter limit and the plan is the same for
+ * every batch size.
+ *
+ * @example
+ *   const newIds = await insertNewEvents(trx, storeId, events, now);
+ */
+export async function insertNewEvents(
+  db: Kysely<Database>,
+  storeId: string,
+  events: readonly TrackedEvent[],
+  receivedAt: Date,
+): Promise<string[]> {
+  if (events.length === 0) return [];
   const ids: string[] = [];
   const types: string[] = [];
   const times: string[] = [];
@@ -45,7 +61,7 @@ export async function insertEvents(
     // jsonb goes over the wire as JSON text (see db/schema.ts).
     payloads.push(JSON.stringify(payload));
   }
-  const result = await sql`
+  const result = await sql<{ id: string }>`
     insert into events
       (store_id, id, type, ts, received_at, session_id, anonymous_id, cart_id, payload)
     select ${storeId}::uuid, e.id, e.type, e.ts, ${receivedAt.toISOString()}::timestamptz,
@@ -55,6 +71,7 @@ export async function insertEvents(
       ${anonymous}::text[], ${carts}::text[], ${payloads}::text[]
     ) as e (id, type, ts, session_id, anonymous_id, cart_id, payload)
     on conflict (store_id, id) do nothing
+    returning id
   `.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+  return result.rows.map((row) => row.id);
 }

@@ -1,0 +1,133 @@
+import type { TrackedEvent } from '@winback/shared';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { firstOfEach } from './frames.js';
+import { foldCarts, foldShoppers, initialStatus } from './projection.js';
+
+// How the folds reach the database is tested against real Postgres in
+// test/ingest.projection.test.ts; these pin the in-memory part.
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+let counter = 0;
+const base = (ts: number, cartId?: string, anonymousId = 'anon_000001') => {
+  counter += 1;
+  return {
+    id: `01JD0000000000000000${String(counter).padStart(6, '0')}`,
+    ts,
+    sessionId: 'session_0001',
+    anonymousId,
+    ...(cartId === undefined ? {} : { cartId }),
+  };
+};
+const cartUpdated = (ts: number, cartId: string, quantity: number): TrackedEvent => ({
+  ...base(ts, cartId),
+  type: 'cart_updated',
+  cart: {
+    currency: 'EUR',
+    subtotal: quantity * 500,
+    lines: quantity === 0 ? [] : [{ id: 'l1', title: 'Mug', quantity, unitPrice: 500 }],
+  },
+});
+
+describe('foldCarts', () => {
+  const events: TrackedEvent[] = [
+    cartUpdated(T0, 'b', 1),
+    cartUpdated(T0 + 2_000, 'b', 3),
+    { ...base(T0 + 1_000, 'b'), type: 'checkout_started' },
+    {
+      ...base(T0 + 500, 'b'),
+      type: 'page_view',
+      page: { url: 'https://shop.example/', utm: { source: 'news' } },
+    },
+    cartUpdated(T0, 'a', 0),
+    { ...base(T0, undefined), type: 'exit_intent', signal: 'idle' },
+  ];
+
+  it('keeps the latest snapshot, the latest checkout and the earliest context of each cart', () => {
+    const [a, b] = foldCarts(events);
+    expect(a).toMatchObject({ externalId: 'a', lastActivityTs: T0 });
+    expect(a && initialStatus(a)).toBe('emptied');
+    expect(b).toMatchObject({
+      externalId: 'b',
+      lastActivityTs: T0 + 2_000,
+      checkoutTs: T0 + 1_000,
+      context: { ts: T0 + 500, device: null, utm: { source: 'news' } },
+    });
+    expect(b?.snapshot?.cart.lines[0]?.quantity).toBe(3);
+    expect(b && initialStatus(b)).toBe('active');
+  });
+
+  it('gives the same result for any order of the same events', () => {
+    const expected = foldCarts(events);
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+        (shuffled) => {
+          expect(foldCarts(shuffled)).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('says checkout when checkout is not older than the snapshot, converted once ordered', () => {
+    const [checkout] = foldCarts([
+      cartUpdated(T0, 'c', 1),
+      { ...base(T0, 'c'), type: 'checkout_step', step: 'payment' },
+    ]);
+    expect(checkout && initialStatus(checkout)).toBe('checkout');
+    const [converted] = foldCarts([
+      { ...base(T0, 'c'), type: 'order_completed', orderId: 'o', value: 1, currency: 'EUR' },
+      cartUpdated(T0 + 1, 'c', 0),
+    ]);
+    expect(converted && initialStatus(converted)).toBe('converted');
+  });
+});
+
+describe('foldShoppers', () => {
+  it('keeps an address only when the same event grants its channel, and logs each decision', () => {
+    const [shopper] = foldShoppers([
+      {
+        ...base(T0),
+        type: 'identify',
+        email: 'a@example.com',
+        phone: '+447700900123',
+        consent: { email: true, sms: false, textVersion: 'v1' },
+      },
+      {
+        ...base(T0 + 1),
+        type: 'consent_changed',
+        source: 'gpc',
+        consent: { email: false, textVersion: 'v2' },
+      },
+    ]);
+    expect(shopper).toMatchObject({
+      email: 'a@example.com',
+      emailConsent: false,
+      smsConsent: false,
+      textVersion: 'v2',
+      consentTs: T0 + 1,
+    });
+    expect(shopper?.phone).toBeUndefined();
+    expect(shopper?.consentLog).toEqual([
+      { channel: 'email', granted: true, source: 'identify', textVersion: 'v1' },
+      { channel: 'sms', granted: false, source: 'identify', textVersion: 'v1' },
+      { channel: 'email', granted: false, source: 'gpc', textVersion: 'v2' },
+    ]);
+  });
+
+  it('creates a shopper for every browser, even without identity events', () => {
+    expect(foldShoppers([cartUpdated(T0, 'a', 1)])).toEqual([
+      { anonymousId: 'anon_000001', consentLog: [] },
+    ]);
+  });
+});
+
+describe('firstOfEach', () => {
+  it('picks the first event of each new id, in frame order', () => {
+    const one = cartUpdated(T0, 'a', 1);
+    const two = cartUpdated(T0, 'a', 2);
+    const oneAgain = { ...cartUpdated(T0, 'a', 9), id: one.id };
+    expect(firstOfEach([one, two, oneAgain], [one.id])).toEqual([one]);
+    expect(firstOfEach([two, one, oneAgain], [one.id, two.id])).toEqual([two, one]);
+  });
+});
