@@ -1,5 +1,6 @@
 import { limits } from '@winback/shared';
 import type { FastifyPluginAsync } from 'fastify';
+import { deviceFromHeaders } from '../../domain/device.js';
 import { AppError } from '../../errors.js';
 import { accessHook, grantOf } from './access-hook.js';
 import type { IngestDeps } from './deps.js';
@@ -50,6 +51,7 @@ export const collectRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =
           receivedAt: new Date(),
           log: request.log.child({ storeId: store.id }),
           listeners: deps.listeners,
+          device: deviceFromHeaders(request.headers),
           count,
         },
         typeof request.body === 'string' ? request.body : '',

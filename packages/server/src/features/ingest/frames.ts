@@ -1,6 +1,7 @@
 import { type AckFrame, type NackFrame, parseBatch, type TrackedEvent } from '@winback/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/index.js';
+import type { Device } from '../../domain/device.js';
 import { projectEvents } from './projection.js';
 import { insertNewEvents } from './repository.js';
 
@@ -28,6 +29,8 @@ export interface FrameContext {
   receivedAt: Date;
   log: FastifyBaseLogger;
   listeners: readonly EventsStoredListener[];
+  /** The device the request carrying the frame came from (User-Agent and client hints). */
+  device?: Device | undefined;
   /** Counts outcomes; optional so the core runs without a metrics registry. */
   count?: (outcome: FrameOutcome, events: EventCounts) => void;
 }
@@ -94,6 +97,24 @@ export function firstOfEach(
 }
 
 /**
+ * A page view's device with the type, OS and browser the server read from the request filled in
+ * where the sdk left them out (it sends only what only the browser knows).
+ */
+export function withDevice(event: TrackedEvent, device: Device | undefined): TrackedEvent {
+  if (!device || event.type !== 'page_view' || !event.device) return event;
+  const { type, os, browser } = event.device;
+  return {
+    ...event,
+    device: {
+      ...event.device,
+      type: type ?? device.type,
+      ...((os ?? device.os) ? { os: os ?? device.os } : {}),
+      ...((browser ?? device.browser) ? { browser: browser ?? device.browser } : {}),
+    },
+  };
+}
+
+/**
  * Handles one client → server frame, whatever carried it (WebSocket message or HTTP body), and
  * returns the frame to answer with. An `ack` is returned only after the events committed; a
  * storage failure is a `nack` with `reason: 'unavailable'` and a jittered `retryAfterMs`, never
@@ -133,7 +154,7 @@ export async function ingestFrame(
         message: `events.${index}: text must not contain NUL characters or lone surrogates`,
       });
     } else {
-      events.push(event);
+      events.push(withDevice(event, context.device));
     }
     index += 1;
   }

@@ -1,6 +1,7 @@
 import type { WebSocket } from '@fastify/websocket';
 import { type NackFrame, parseBatch, type ServerFrame } from '@winback/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { deviceFromHeaders } from '../../domain/device.js';
 import { AppError } from '../../errors.js';
 import { checkAccess } from './access.js';
 import { accessHook, grantOf } from './access-hook.js';
@@ -45,6 +46,7 @@ export const streamRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =>
 function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDeps): void {
   const { store, publicKey } = grantOf(request);
   const origin = request.headers.origin;
+  const device = deviceFromHeaders(request.headers);
   const log = request.log.child({ storeId: store.id });
   const count = deps.count('ws');
   // Frames are handled one after another in arrival order, so acks leave in seq order and a
@@ -91,6 +93,7 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
         receivedAt,
         log,
         listeners: deps.listeners,
+        device,
         count,
       },
       text,
