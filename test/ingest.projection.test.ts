@@ -146,8 +146,9 @@ describe.skipIf(!pgUrl)('ingest projection onto carts and shoppers', () => {
       last_activity_at: new Date(T0 + 2_000),
       session_id: 'session_0001',
       linked: true,
-      score: null,
     });
+    expect(cart?.score).toBeGreaterThan(0);
+    expect(cart?.score).toBeLessThan(1);
     expect(cart?.snapshot).toEqual(snapshot([['tea', 3, 450]]));
 
     await send(store, [[cartUpdated(T0 + 3_000, 'cart-a', [])]]);

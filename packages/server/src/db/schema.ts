@@ -129,6 +129,23 @@ export interface CartsTable {
   checkout_at: NullableTimestamp;
   /** Browser time of the page view that gave `device` and `utm`. */
   context_ts: NullableTimestamp;
+  /** Score counters, grown only by newly stored events: `cart_updated` changes (quantity/add). */
+  edits: Generated<number>;
+  /** `cart_updated` changes of kind remove. */
+  removals: Generated<number>;
+  page_views: Generated<number>;
+  /** Page views whose URL path looks like a product page (/products/, /product/, /p/). */
+  product_views: Generated<number>;
+  /** `checkout_step` events. */
+  checkout_steps: Generated<number>;
+  /** `exit_intent` events, by signal. */
+  exit_mouse_top: Generated<number>;
+  exit_scroll_up: Generated<number>;
+  exit_tab_hidden: Generated<number>;
+  exit_idle: Generated<number>;
+  exit_back: Generated<number>;
+  /** Browser time of the cart's earliest event. */
+  first_seen_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }

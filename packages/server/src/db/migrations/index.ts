@@ -6,6 +6,7 @@ import * as createEvents from './2026_11_22_000400_create_events.js';
 import * as createMessagesDiscounts from './2026_11_22_000500_create_messages_discounts.js';
 import * as createComplianceTables from './2026_11_22_000600_create_compliance_tables.js';
 import * as cartProjection from './2026_11_22_000700_cart_projection.js';
+import * as cartFeatures from './2026_11_22_000800_cart_features.js';
 
 // Listed by hand rather than read from this folder at run time, so migrations work the same
 // under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_000500_create_messages_discounts': createMessagesDiscounts,
   '2026_11_22_000600_create_compliance_tables': createComplianceTables,
   '2026_11_22_000700_cart_projection': cartProjection,
+  '2026_11_22_000800_cart_features': cartFeatures,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -2,7 +2,14 @@ import type { TrackedEvent } from '@winback/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstOfEach } from './frames.js';
-import { foldCarts, foldShoppers, initialStatus } from './projection.js';
+import {
+  foldCarts,
+  foldShoppers,
+  initialStatus,
+  isProductUrl,
+  localHour,
+  trafficSource,
+} from './projection.js';
 
 // How the folds reach the database is tested against real Postgres in
 // test/ingest.projection.test.ts; these pin the in-memory part.
@@ -129,5 +136,55 @@ describe('firstOfEach', () => {
     const oneAgain = { ...cartUpdated(T0, 'a', 9), id: one.id };
     expect(firstOfEach([one, two, oneAgain], [one.id])).toEqual([one]);
     expect(firstOfEach([two, one, oneAgain], [one.id, two.id])).toEqual([two, one]);
+  });
+});
+
+describe('score features', () => {
+  it('counts changes, views, checkout steps and exit signals per cart', () => {
+    const withChanges = (event: TrackedEvent, kinds: ('add' | 'remove' | 'quantity')[]) => {
+      if (event.type !== 'cart_updated') throw new Error('not a cart_updated');
+      return { ...event, changes: kinds.map((kind) => ({ kind, lineId: 'l1' })) };
+    };
+    const [cart] = foldCarts([
+      withChanges(cartUpdated(T0, 'a', 1), ['add']),
+      withChanges(cartUpdated(T0 + 1, 'a', 0), ['quantity', 'remove']),
+      { ...base(T0 + 2, 'a'), type: 'page_view', page: { url: 'https://s.example/product/x' } },
+      { ...base(T0 + 3, 'a'), type: 'page_view', page: { url: 'https://s.example/cart' } },
+      { ...base(T0 + 4, 'a'), type: 'checkout_step', step: 'shipping' },
+      { ...base(T0 - 5, 'a'), type: 'exit_intent', signal: 'back' },
+    ]);
+    expect(cart?.firstTs).toBe(T0 - 5);
+    expect(cart?.counts).toMatchObject({
+      edits: 2,
+      removals: 1,
+      page_views: 2,
+      product_views: 1,
+      checkout_steps: 1,
+      exit_back: 1,
+    });
+  });
+
+  it('recognises product pages by path only', () => {
+    expect(isProductUrl('https://s.example/products/mug')).toBe(true);
+    expect(isProductUrl('https://s.example/en/p/42')).toBe(true);
+    expect(isProductUrl('https://s.example/search?q=/products/')).toBe(false);
+    expect(isProductUrl('not a url')).toBe(false);
+  });
+
+  it('maps UTM to a traffic source', () => {
+    expect(trafficSource(null)).toBe('direct');
+    expect(trafficSource({ source: 'news', medium: 'email' })).toBe('email');
+    expect(trafficSource({ source: 'google', medium: 'cpc' })).toBe('paid');
+    expect(trafficSource({ source: 'Instagram' })).toBe('social');
+    expect(trafficSource({ source: 'bing', medium: 'organic' })).toBe('search');
+    expect(trafficSource({ source: 'blog', medium: 'referral' })).toBe('referral');
+    expect(trafficSource({ source: 'ads' })).toBe('unknown');
+  });
+
+  it('reads the local hour in the store time zone, UTC for an unknown zone', () => {
+    const at = new Date(Date.UTC(2026, 0, 15, 23, 30));
+    expect(localHour(at, 'Europe/Paris')).toBe(0);
+    expect(localHour(at, 'America/New_York')).toBe(18);
+    expect(localHour(at, 'Not/AZone')).toBe(23);
   });
 });

@@ -1,6 +1,13 @@
 import type { CartSnapshot, TrackedEvent } from '@winback/shared';
 import { type Kysely, sql } from 'kysely';
 import type { CartStatus, ConsentChannel, Database } from '../../db/schema.js';
+import {
+  type Device,
+  type ExitSignalKind,
+  type ScoreFeatures,
+  score,
+  type TrafficSource,
+} from '../../domain/score.js';
 
 /*
  * Projects newly stored events onto `carts` and `shoppers`, inside the transaction that stored
@@ -20,6 +27,11 @@ import type { CartStatus, ConsentChannel, Database } from '../../db/schema.js';
  * - `abandoned` (set by the abandonment worker) is left only for activity newer than the cart's.
  * Shoppers: consent flags follow the latest consent decision by time (`consent_updated_at`); an
  * older decision arriving late is logged in `consent_log` but does not overwrite the flags.
+ *
+ * Score counters (`edits`, `removals`, `page_views`, `product_views`, `checkout_steps`, `exit_*`)
+ * are sums over events, so they converge too: each new event adds its count once; `first_seen_at`
+ * is the earliest event time. After the carts are merged, every touched cart is scored from its
+ * merged row (see `cartFeatures`) and `carts.score` is written in the same transaction.
  */
 
 type Trx = Kysely<Database>;
@@ -36,6 +48,71 @@ export interface CartFold {
   checkoutTs?: number;
   convertedTs?: number;
   context?: { ts: number; device: string | null; utm: Record<string, string> | null };
+  /** Earliest event time of the cart in this frame. */
+  firstTs: number;
+  /** What this frame's events add to the cart's score counters. */
+  counts: CartCounts;
+}
+
+/** Score counters one frame adds to a cart; the names are the `carts` columns. */
+export interface CartCounts {
+  edits: number;
+  removals: number;
+  page_views: number;
+  product_views: number;
+  checkout_steps: number;
+  exit_mouse_top: number;
+  exit_scroll_up: number;
+  exit_tab_hidden: number;
+  exit_idle: number;
+  exit_back: number;
+}
+
+const exitColumns: Record<ExitSignalKind, keyof CartCounts> = {
+  mouse_top: 'exit_mouse_top',
+  scroll_up: 'exit_scroll_up',
+  tab_hidden: 'exit_tab_hidden',
+  idle: 'exit_idle',
+  back: 'exit_back',
+};
+
+const counterColumns = [
+  'edits',
+  'removals',
+  'page_views',
+  'product_views',
+  'checkout_steps',
+  'exit_mouse_top',
+  'exit_scroll_up',
+  'exit_tab_hidden',
+  'exit_idle',
+  'exit_back',
+] as const satisfies readonly (keyof CartCounts)[];
+
+function noCounts(): CartCounts {
+  return {
+    edits: 0,
+    removals: 0,
+    page_views: 0,
+    product_views: 0,
+    checkout_steps: 0,
+    exit_mouse_top: 0,
+    exit_scroll_up: 0,
+    exit_tab_hidden: 0,
+    exit_idle: 0,
+    exit_back: 0,
+  };
+}
+
+const productPath = /\/(products?|p)\//i;
+
+/** Whether a page URL's path looks like a product page: /products/…, /product/… or /p/…. */
+export function isProductUrl(url: string): boolean {
+  try {
+    return productPath.test(new URL(url).pathname);
+  } catch {
+    return false;
+  }
 }
 
 /** What one frame's events say about one shopper (browser). */
@@ -72,6 +149,8 @@ export function foldCarts(events: readonly TrackedEvent[]): CartFold[] {
         lastEventId: event.id,
         sessionId: event.sessionId,
         anonymousId: event.anonymousId,
+        firstTs: event.ts,
+        counts: noCounts(),
       };
       carts.set(event.cartId, cart);
     }
@@ -83,15 +162,27 @@ export function foldCarts(events: readonly TrackedEvent[]): CartFold[] {
     switch (event.type) {
       case 'cart_updated':
         cart.snapshot = { ts: event.ts, eventId: event.id, cart: event.cart };
+        for (const change of event.changes ?? []) {
+          if (change.kind === 'remove') cart.counts.removals += 1;
+          else cart.counts.edits += 1;
+        }
         break;
       case 'checkout_started':
+        cart.checkoutTs = event.ts;
+        break;
       case 'checkout_step':
         cart.checkoutTs = event.ts;
+        cart.counts.checkout_steps += 1;
+        break;
+      case 'exit_intent':
+        cart.counts[exitColumns[event.signal]] += 1;
         break;
       case 'order_completed':
         cart.convertedTs ??= event.ts;
         break;
       case 'page_view': {
+        cart.counts.page_views += 1;
+        if (isProductUrl(event.page.url)) cart.counts.product_views += 1;
         const device = event.device?.type ?? null;
         const utm =
           event.page.utm && Object.keys(event.page.utm).length > 0 ? event.page.utm : null;
@@ -162,9 +253,152 @@ export async function projectEvents(
   for (const shopper of foldShoppers(events)) {
     shopperIds.set(shopper.anonymousId, await upsertShopper(trx, storeId, shopper));
   }
-  for (const cart of foldCarts(events)) {
-    await upsertCart(trx, storeId, cart, shopperIds.get(cart.anonymousId) ?? null);
+  const carts = foldCarts(events);
+  if (carts.length === 0) return;
+  const timeZone = await storeTimeZone(trx, storeId);
+  const ids: string[] = [];
+  const scores: number[] = [];
+  for (const cart of carts) {
+    const row = await upsertCart(trx, storeId, cart, shopperIds.get(cart.anonymousId) ?? null);
+    ids.push(row.id);
+    scores.push(score(cartFeatures(row, timeZone)));
   }
+  // One statement for the frame's carts; their rows are already locked by the upserts above.
+  await sql`
+    update carts set score = scored.score
+    from unnest(${ids}::uuid[], ${scores}::real[]) as scored(id, score)
+    where carts.id = scored.id
+  `.execute(trx);
+}
+
+/** A cart as merged by `upsertCart`: what the score needs. */
+export interface ScoredCartRow extends CartCounts {
+  id: string;
+  status: CartStatus;
+  value_minor: number;
+  line_count: number;
+  checkout_at: Date | null;
+  last_activity_at: Date;
+  device: string | null;
+  utm: Record<string, string> | null;
+  returning_shopper: boolean;
+}
+
+/**
+ * Placeholder reference value for `valueBand` until per-store median cart values exist: 50.00 in
+ * the cart's own currency (5000 minor units), so a 100.00 cart has band +1.
+ */
+export const referenceValueMinor = 5000;
+
+/**
+ * The score features of a cart as it stands right after a batch:
+ * - `idleSeconds` is 0: the cart has just had activity;
+ * - `valueBand` is log2(value / `referenceValueMinor`);
+ * - `checkoutReached` when the cart is in checkout or any checkout activity was seen;
+ * - `returningShopper` when the same shopper has another cart from another session first seen
+ *   earlier (cheap, from `carts` alone; a previous visit whose events arrive after this cart's
+ *   counts from this cart's next batch);
+ * - `device` from the first page view that gave one, `source` from its UTM (`trafficSource`);
+ * - `tabHidden` is false: whether the tab is hidden right now is not derivable from stored events;
+ * - `localHour` is the hour of the cart's latest activity in the store's time zone.
+ */
+export function cartFeatures(row: ScoredCartRow, timeZone: string): ScoreFeatures {
+  return {
+    idleSeconds: 0,
+    cartValueMinor: row.value_minor,
+    valueBand: Math.log2(row.value_minor / referenceValueMinor),
+    lineCount: row.line_count,
+    edits: row.edits,
+    removals: row.removals,
+    checkoutReached: row.status === 'checkout' || row.checkout_at !== null,
+    checkoutStepsSeen: row.checkout_steps,
+    pageViews: row.page_views,
+    productViews: row.product_views,
+    returningShopper: row.returning_shopper,
+    device: toDevice(row.device),
+    source: trafficSource(row.utm),
+    exitSignals: {
+      mouse_top: row.exit_mouse_top,
+      scroll_up: row.exit_scroll_up,
+      tab_hidden: row.exit_tab_hidden,
+      idle: row.exit_idle,
+      back: row.exit_back,
+    },
+    tabHidden: false,
+    localHour: localHour(row.last_activity_at, timeZone),
+  };
+}
+
+function toDevice(device: string | null): Device {
+  return device === 'desktop' || device === 'mobile' || device === 'tablet' ? device : 'unknown';
+}
+
+const emailWords = new Set(['email', 'e-mail', 'newsletter']);
+const paidMedia = new Set(['cpc', 'ppc', 'paid', 'paidsearch', 'paid_search', 'cpm', 'display']);
+const socialSources = new Set([
+  'facebook',
+  'fb',
+  'instagram',
+  'ig',
+  'tiktok',
+  'twitter',
+  'x',
+  'pinterest',
+  'linkedin',
+  'youtube',
+  'snapchat',
+  'reddit',
+]);
+const searchEngines = new Set([
+  'google',
+  'bing',
+  'duckduckgo',
+  'yahoo',
+  'ecosia',
+  'baidu',
+  'yandex',
+]);
+
+/**
+ * Traffic source from the first-touch UTM: email/newsletter → email; cpc/ppc/paid/display → paid;
+ * social networks (or medium social) → social; search engines (organic) → search; medium referral
+ * → referral; no UTM at all → direct; any other UTM → unknown.
+ */
+export function trafficSource(utm: Record<string, string> | null): TrafficSource {
+  if (!utm) return 'direct';
+  const source = (utm.source ?? '').trim().toLowerCase();
+  const medium = (utm.medium ?? '').trim().toLowerCase();
+  if (source === '' && medium === '') return 'direct';
+  if (emailWords.has(medium) || emailWords.has(source)) return 'email';
+  if (paidMedia.has(medium)) return 'paid';
+  if (socialSources.has(source) || medium === 'social') return 'social';
+  if (searchEngines.has(source)) return 'search';
+  if (medium === 'referral') return 'referral';
+  return 'unknown';
+}
+
+const hourFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Hour 0–23 of `at` in `timeZone`; UTC when the zone is not one the runtime knows. */
+export function localHour(at: Date, timeZone: string): number {
+  let format = hourFormats.get(timeZone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' });
+    } catch {
+      return at.getUTCHours();
+    }
+    if (hourFormats.size < 1000) hourFormats.set(timeZone, format);
+  }
+  const hour = Number(format.formatToParts(at).find((part) => part.type === 'hour')?.value);
+  return Number.isInteger(hour) ? hour % 24 : at.getUTCHours();
+}
+
+async function storeTimeZone(trx: Trx, storeId: string): Promise<string> {
+  const { rows } = await sql<{ timezone: string | null }>`
+    select settings->>'timezone' as timezone from stores where id = ${storeId}::uuid
+  `.execute(trx);
+  return rows[0]?.timezone || 'UTC';
 }
 
 /**
@@ -232,7 +466,7 @@ export async function upsertCart(
   storeId: string,
   cart: CartFold,
   shopperId: string | null,
-): Promise<void> {
+): Promise<ScoredCartRow> {
   const snapshot = cart.snapshot;
   const context = cart.context;
   // Merged values, as the update sees them.
@@ -243,11 +477,11 @@ export async function upsertCart(
   const convertedAt = sql`least(carts.converted_at, excluded.converted_at)`;
   const newerActivity = sql`(excluded.last_activity_at >= carts.last_activity_at)`;
   const contextWins = sql`(excluded.context_ts is not null and (carts.context_ts is null or excluded.context_ts < carts.context_ts))`;
-  await sql`
+  const { rows } = await sql<ScoredCartRow>`
     insert into carts
       (store_id, external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
        line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
-       checkout_at, context_ts)
+       checkout_at, context_ts, first_seen_at, ${sql.join(counterColumns.map((c) => sql.ref(c)))})
     values (
       ${storeId}::uuid, ${cart.externalId}, ${shopperId}::uuid, ${cart.sessionId},
       ${initialStatus(cart)},
@@ -262,7 +496,9 @@ export async function upsertCart(
       ${snapshot ? iso(snapshot.ts) : null}::timestamptz,
       ${snapshot?.eventId ?? null},
       ${cart.checkoutTs === undefined ? null : iso(cart.checkoutTs)}::timestamptz,
-      ${context ? iso(context.ts) : null}::timestamptz
+      ${context ? iso(context.ts) : null}::timestamptz,
+      ${iso(cart.firstTs)}::timestamptz,
+      ${sql.join(counterColumns.map((c) => sql`${cart.counts[c]}::integer`))}
     )
     on conflict (store_id, external_id) do update set
       status = case
@@ -291,8 +527,21 @@ export async function upsertCart(
       shopper_id = case when ${newerActivity} and excluded.shopper_id is not null
         then excluded.shopper_id else coalesce(carts.shopper_id, excluded.shopper_id) end,
       last_activity_at = greatest(carts.last_activity_at, excluded.last_activity_at),
+      first_seen_at = least(carts.first_seen_at, excluded.first_seen_at),
+      ${sql.join(counterColumns.map((c) => sql`${sql.ref(c)} = ${sql.ref(`carts.${c}`)} + ${sql.ref(`excluded.${c}`)}`))},
       updated_at = now()
+    returning id, status, value_minor, line_count, checkout_at, last_activity_at, device, utm,
+      ${sql.join(counterColumns.map((c) => sql.ref(c)))},
+      exists (
+        select 1 from carts earlier
+        where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
+          and earlier.id <> carts.id and earlier.session_id is distinct from carts.session_id
+          and earlier.first_seen_at < carts.first_seen_at
+      ) as returning_shopper
   `.execute(trx);
+  const row = rows[0];
+  if (!row) throw new Error('cart upsert returned no row');
+  return row;
 }
 
 function iso(ms: number): string {
