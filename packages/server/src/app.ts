@@ -6,7 +6,12 @@ import type { CapturedMailbox } from './embedded/smtp-capture.js';
 import { storefrontPlugin } from './embedded/storefront.js';
 import { adminFeature } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
-import { ingestFeature, websocketOptions } from './features/ingest/index.js';
+import {
+  createMemoryRateLimiter,
+  createRedisRateLimiter,
+  ingestFeature,
+  websocketOptions,
+} from './features/ingest/index.js';
 import { metricsFeature } from './features/metrics/index.js';
 import { sdkFeature } from './features/sdk/index.js';
 import { installErrorHandling } from './http-errors.js';
@@ -72,7 +77,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(healthFeature);
   // One WebSocket server for every route, limited to the protocol's frame size.
   await app.register(websocket, websocketOptions);
-  await app.register(ingestFeature);
+  // Rate limits shared by every node through Redis in BullMQ mode; closed with the app.
+  await app.register(ingestFeature, {
+    rateLimiter: config.redisUrl
+      ? createRedisRateLimiter({
+          redisUrl: config.redisUrl,
+          prefix: config.queuePrefix,
+          logger: app.log,
+        })
+      : createMemoryRateLimiter(),
+    eventsPerSecondPerKey: config.rateLimitEventsPerSecond,
+    framesPerSecondPerIp: config.rateLimitFramesPerIpPerSecond,
+  });
   await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
   await app.register(sdkFeature);
   if (options.storefrontDir) {

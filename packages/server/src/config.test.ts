@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       queue: 'local',
       dataDir: '.winback',
+      rateLimitEventsPerSecond: 1000,
+      rateLimitFramesPerIpPerSecond: 50,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -24,8 +26,12 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://app:pw@db.internal:5432/winback',
       REDIS_URL: 'redis://cache.internal:6379',
       LOG_LEVEL: 'warn',
+      RATE_LIMIT_EVENTS_PER_SECOND: '5000',
+      RATE_LIMIT_FRAMES_PER_IP_PER_SECOND: '200',
     });
     expect(config).toMatchObject({
+      rateLimitEventsPerSecond: 5000,
+      rateLimitFramesPerIpPerSecond: 200,
       port: 8080,
       host: '0.0.0.0',
       publicUrl: 'https://winback.example.com',
@@ -56,6 +62,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['SMTP_URL', 'mail.example.com'],
     ['DATABASE_POOL_MAX', '0'],
+    ['RATE_LIMIT_EVENTS_PER_SECOND', '0'],
+    ['RATE_LIMIT_FRAMES_PER_IP_PER_SECOND', 'many'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(

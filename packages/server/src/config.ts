@@ -82,6 +82,8 @@ const env = z.object({
   MAIL_FROM: z.string().trim().min(3).optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
   RECONCILE_INTERVAL_MS: positiveInt.min(1000).default(60_000),
+  RATE_LIMIT_EVENTS_PER_SECOND: positiveInt.max(10_000_000).default(1_000),
+  RATE_LIMIT_FRAMES_PER_IP_PER_SECOND: positiveInt.max(10_000_000).default(50),
 });
 
 export type QueueDriver = 'bullmq' | 'local';
@@ -106,6 +108,10 @@ export interface Config {
   readonly mailFrom: string;
   readonly shutdownTimeoutMs: number;
   readonly reconcileIntervalMs: number;
+  /** Ingest: events per second per store public key. */
+  readonly rateLimitEventsPerSecond: number;
+  /** Ingest: frames per second per client IP. */
+  readonly rateLimitFramesPerIpPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +154,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     mailFrom: v.MAIL_FROM ?? 'Winback <recovery@localhost>',
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     reconcileIntervalMs: v.RECONCILE_INTERVAL_MS,
+    rateLimitEventsPerSecond: v.RATE_LIMIT_EVENTS_PER_SECOND,
+    rateLimitFramesPerIpPerSecond: v.RATE_LIMIT_FRAMES_PER_IP_PER_SECOND,
   });
 }
 

@@ -43,7 +43,13 @@ export const collectRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =
     // Fastify refuses a longer body with 413 while reading it, before it is buffered whole.
     { onRequest, bodyLimit: limits.frameBytes },
     async (request, reply) => {
-      const { store } = grantOf(request);
+      const { store, publicKey } = grantOf(request);
+      const ipWait = await deps.throttle.frame(request.ip);
+      if (ipWait !== null) {
+        count('rate_limited', { stored: 0, duplicate: 0, rejected: 0 });
+        reply.header('retry-after', retryAfterSeconds(ipWait));
+        throw new AppError('WB_ERR_RATE_LIMITED', 'rate limit reached for this address');
+      }
       const answer = await ingestFrame(
         {
           db: deps.db,
@@ -53,14 +59,18 @@ export const collectRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =
           listeners: deps.listeners,
           device: deviceFromHeaders(request.headers),
           count,
+          admit: (events) => deps.throttle.events(publicKey, events),
         },
         typeof request.body === 'string' ? request.body : '',
       );
       if (answer.t === 'ack') return answer;
       const message = answer.message ?? 'the frame was refused';
       switch (answer.reason) {
+        case 'rate_limited':
+          reply.header('retry-after', retryAfterSeconds(answer.retryAfterMs));
+          throw new AppError('WB_ERR_RATE_LIMITED', message);
         case 'unavailable':
-          reply.header('retry-after', String(Math.ceil(answer.retryAfterMs / 1000)));
+          reply.header('retry-after', retryAfterSeconds(answer.retryAfterMs));
           throw new AppError('WB_ERR_UNAVAILABLE', message);
         case 'too_large':
           throw new AppError('WB_ERR_PAYLOAD_TOO_LARGE', message);
@@ -70,3 +80,8 @@ export const collectRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =
     },
   );
 };
+
+/** A delay in ms as a `Retry-After` value: whole seconds, at least 1. */
+function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}

@@ -31,6 +31,11 @@ export interface FrameContext {
   listeners: readonly EventsStoredListener[];
   /** The device the request carrying the frame came from (User-Agent and client hints). */
   device?: Device | undefined;
+  /**
+   * Asked before a valid frame's events are stored, with how many events it carries: `null`
+   * lets it through, a number refuses it (`nack` `rate_limited`) with that retry delay in ms.
+   */
+  admit?: (events: number) => Promise<number | null>;
   /** Counts outcomes; optional so the core runs without a metrics registry. */
   count?: (outcome: FrameOutcome, events: EventCounts) => void;
 }
@@ -140,6 +145,16 @@ export async function ingestFrame(
     };
   }
 
+  const limitedFor = await context.admit?.(batch.events.length + batch.rejected.length);
+  if (typeof limitedFor === 'number') {
+    context.count?.('rate_limited', { stored: 0, duplicate: 0, rejected: 0 });
+    context.log.debug(
+      { storeId: context.storeId, seq: batch.seq, retryAfterMs: limitedFor },
+      'ingest frame rate limited',
+    );
+    return rateLimited(batch.seq, limitedFor);
+  }
+
   const events: TrackedEvent[] = [];
   const rejected = [...batch.rejected];
   // parseBatch keeps valid events in frame order without their indexes; walk the frame's indexes
@@ -198,6 +213,17 @@ export async function ingestFrame(
   return rejected.length > 0
     ? { t: 'ack', seq: batch.seq, rejected }
     : { t: 'ack', seq: batch.seq };
+}
+
+/** The answer to a frame over a rate limit: nothing of it is stored; resend it after the delay. */
+export function rateLimited(seq: number, retryAfterMs: number): NackFrame {
+  return {
+    t: 'nack',
+    seq,
+    retryAfterMs,
+    reason: 'rate_limited',
+    message: `rate limit reached, retry in ${retryAfterMs} ms`,
+  };
 }
 
 function notify(context: FrameContext, batch: StoredBatch): void {

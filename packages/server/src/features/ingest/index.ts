@@ -6,9 +6,20 @@ import { createStoreCache } from './access.js';
 import { collectRoutes } from './collect.js';
 import type { IngestDeps } from './deps.js';
 import type { EventsStoredListener, FrameContext } from './frames.js';
+import {
+  createMemoryRateLimiter,
+  defaultRateLimits,
+  ingestThrottle,
+  type RateLimiter,
+} from './rate-limit.js';
 import { streamRoutes } from './stream.js';
 
 export type { EventsStoredListener, StoredBatch } from './frames.js';
+export {
+  createMemoryRateLimiter,
+  createRedisRateLimiter,
+  type RateLimiter,
+} from './rate-limit.js';
 export { websocketOptions } from './websocket.js';
 
 export interface IngestFeatureOptions {
@@ -21,6 +32,15 @@ export interface IngestFeatureOptions {
   storeCacheTtlMs?: number;
   /** How long an unknown key is remembered as unknown, in ms. Default 5 s. */
   unknownKeyTtlMs?: number;
+  /**
+   * Where rate limits are counted. Default: a new in-process limiter (single node). The feature
+   * closes it when the app closes.
+   */
+  rateLimiter?: RateLimiter;
+  /** Events per second per store public key. Default 1,000. */
+  eventsPerSecondPerKey?: number;
+  /** Frames per second per client IP. Default 50. */
+  framesPerSecondPerIp?: number;
 }
 
 const defaults = { storeCacheTtlMs: 30_000, unknownKeyTtlMs: 5_000 };
@@ -32,6 +52,23 @@ function checkDuration(name: string, value: unknown, fallback: number): number {
     throw new Error(`ingest feature: option "${name}" must be a whole number of ms >= 0`);
   }
   return value;
+}
+
+function checkRate(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`ingest feature: option "${name}" must be a whole number >= 1`);
+  }
+  return value;
+}
+
+function checkLimiter(value: unknown): RateLimiter | undefined {
+  if (value === undefined) return undefined;
+  const limiter = value as Partial<RateLimiter> | null;
+  if (typeof limiter?.take !== 'function' || typeof limiter.close !== 'function') {
+    throw new Error('ingest feature: option "rateLimiter" must be a RateLimiter (take, close)');
+  }
+  return value as RateLimiter;
 }
 
 function checkListeners(value: unknown): readonly EventsStoredListener[] {
@@ -80,6 +117,19 @@ export const ingestFeature: FastifyPluginAsync<IngestFeatureOptions> = async (ap
     options.unknownKeyTtlMs,
     defaults.unknownKeyTtlMs,
   );
+  const rates = {
+    eventsPerSecondPerKey: checkRate(
+      'eventsPerSecondPerKey',
+      options.eventsPerSecondPerKey,
+      defaultRateLimits.eventsPerSecondPerKey,
+    ),
+    framesPerSecondPerIp: checkRate(
+      'framesPerSecondPerIp',
+      options.framesPerSecondPerIp,
+      defaultRateLimits.framesPerSecondPerIp,
+    ),
+  };
+  const limiter = checkLimiter(options.rateLimiter) ?? createMemoryRateLimiter();
   if (!app.hasDecorator('db')) {
     throw new Error('ingest feature: register the db plugin before it (app.db is missing)');
   }
@@ -102,8 +152,10 @@ export const ingestFeature: FastifyPluginAsync<IngestFeatureOptions> = async (ap
       maxEntries: storeCacheEntries,
     }),
     listeners,
+    throttle: ingestThrottle(limiter, rates),
     count: ingestCounters(app),
   };
+  app.addHook('onClose', () => limiter.close());
   await app.register(streamRoutes, deps);
   await app.register(collectRoutes, deps);
 };

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { checkAccess } from './access.js';
 import { accessHook, grantOf } from './access-hook.js';
 import type { IngestDeps } from './deps.js';
-import { ingestFrame, retryDelayMs } from './frames.js';
+import { ingestFrame, rateLimited, retryDelayMs } from './frames.js';
 
 // A socket whose frames arrive faster than they commit stops being read (TCP backpressure
 // reaches the client) once this many wait, and is read again when the backlog has drained to
@@ -47,6 +47,7 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
   const { store, publicKey } = grantOf(request);
   const origin = request.headers.origin;
   const device = deviceFromHeaders(request.headers);
+  const ip = clientIp(request);
   const log = request.log.child({ storeId: store.id });
   const count = deps.count('ws');
   // Frames are handled one after another in arrival order, so acks leave in seq order and a
@@ -63,6 +64,13 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
 
   const handle = async (data: RawData, isBinary: boolean, receivedAt: Date): Promise<void> => {
     if (refused) return;
+    // Every message counts against the client's address, valid or not; the socket stays open.
+    const ipWait = await deps.throttle.frame(ip);
+    if (ipWait !== null) {
+      count('rate_limited', { stored: 0, duplicate: 0, rejected: 0 });
+      send(rateLimited(isBinary ? -1 : parseBatch(textOf(data)).seq, ipWait));
+      return;
+    }
     if (isBinary) {
       count('invalid', { stored: 0, duplicate: 0, rejected: 0 });
       send(nack(-1, 'invalid', 0, 'frames are JSON text messages, not binary'));
@@ -95,6 +103,7 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
         listeners: deps.listeners,
         device,
         count,
+        admit: (events) => deps.throttle.events(publicKey, events),
       },
       text,
     );
@@ -121,6 +130,18 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
         if (socket.isPaused && waiting <= RESUME_AT) socket.resume();
       });
   });
+}
+
+/**
+ * The client's address (X-Forwarded-For through trustProxy), read once at the upgrade: after
+ * it, the raw request's socket may be gone. One shared bucket when it cannot be read.
+ */
+function clientIp(request: FastifyRequest): string {
+  try {
+    return request.ip || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function nack(
