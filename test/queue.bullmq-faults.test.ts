@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createLogger, createQueue, type Job, type JobQueue } from '@winback/server';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { freePort } from './helpers/discover.js';
+import { freePort, redisAnswers } from './helpers/discover.js';
 
 // Redis going away under the BullMQ queue: producers fail fast instead of hanging a request,
 // workers wait it out, and both carry on when Redis is back. Needs a redis-server of its own to
@@ -22,30 +21,16 @@ const logger = createLogger({
 });
 const WAIT = { timeout: 20_000, interval: 50 };
 
-async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   );
-  await vi.waitFor(async () => expect(await answers(`redis://127.0.0.1:${port}`)).toBe(true), WAIT);
+  await vi.waitFor(
+    async () => expect(await redisAnswers(`redis://127.0.0.1:${port}`)).toBe(true),
+    WAIT,
+  );
   return child;
 }
 
