@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { buildApp, createStore, loadConfig, type Store } from '@winback/server';
-import { createDb, type Db, migrateToLatest } from '@winback/server/db';
+import { type buildApp, createStore, type Store } from '@winback/server';
+import type { Db } from '@winback/server/db';
 import type { CartSnapshot, TrackedEvent } from '@winback/shared';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batch, eventId } from './helpers/ingest.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { batch, eventId, useIngestApp } from './helpers/ingest.js';
 import { needs, useFreshDatabase } from './helpers/services.js';
 import { type Conversation, converse } from './helpers/websocket.js';
 
@@ -74,18 +74,11 @@ async function cartState(db: Db, storeId: string, externalId: string) {
 }
 
 describe.skipIf(!pgUrl)('ingest projection onto carts and shoppers', () => {
+  const ingest = useIngestApp(database, Boolean(pgUrl));
   let db: Db;
   let app: Awaited<ReturnType<typeof buildApp>>;
-
-  beforeAll(async () => {
-    db = createDb(database.url, 4);
-    await migrateToLatest(db);
-    app = await buildApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.destroy();
+  beforeAll(() => {
+    ({ db, app } = ingest);
   });
 
   let storeCount = 0;

@@ -1,5 +1,5 @@
-import { buildApp, createStore, loadConfig, type Store } from '@winback/server';
-import { createDb, type Db, migrateToLatest } from '@winback/server/db';
+import { type buildApp, createStore, type Store } from '@winback/server';
+import type { Db } from '@winback/server/db';
 import {
   batchFrame,
   limits,
@@ -8,8 +8,8 @@ import {
 } from '@winback/shared';
 import { trackedEvent } from '@winback/shared/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedRow, rowCounts, storedEvents } from './helpers/ingest.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectedRow, rowCounts, storedEvents, useIngestApp } from './helpers/ingest.js';
 import { needs, useFreshDatabase } from './helpers/services.js';
 import { type Conversation, converse } from './helpers/websocket.js';
 
@@ -152,17 +152,11 @@ const frameText: fc.Arbitrary<string> = fc.oneof(
 );
 
 describe.skipIf(!pgUrl)('ingest properties', () => {
+  const ingest = useIngestApp(database, Boolean(pgUrl));
   let db: Db;
   let app: Awaited<ReturnType<typeof buildApp>>;
-
-  beforeAll(async () => {
-    db = createDb(database.url, 4);
-    await migrateToLatest(db);
-    app = await buildApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.destroy();
+  beforeAll(() => {
+    ({ db, app } = ingest);
   });
 
   async function openSocket(store: Store): Promise<Conversation> {

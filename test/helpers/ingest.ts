@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { type Db, ulidTimePrefix } from '@winback/server/db';
+import { buildApp, loadConfig } from '@winback/server';
+import { createDb, type Db, migrateToLatest, ulidTimePrefix } from '@winback/server/db';
 import type { TrackedEvent } from '@winback/shared';
 import { sql } from 'kysely';
+import { afterAll, beforeAll } from 'vitest';
 
 const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -91,4 +93,23 @@ export function expectedRow(event: TrackedEvent) {
     cart_id: cartId ?? null,
     payload,
   };
+}
+
+/**
+ * Gives a suite a migrated database and the real app on it, made before its tests and closed
+ * after them. Read `.db` and `.app` inside tests or hooks.
+ */
+export function useIngestApp(database: { readonly url: string }, enabled: boolean) {
+  const state = {} as { db: Db; app: Awaited<ReturnType<typeof buildApp>> };
+  beforeAll(async () => {
+    if (!enabled) return;
+    state.db = createDb(database.url, 4);
+    await migrateToLatest(state.db);
+    state.app = await buildApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+  });
+  afterAll(async () => {
+    await state.app?.close();
+    await state.db?.destroy();
+  });
+  return state;
 }
