@@ -117,6 +117,23 @@ describe('events', () => {
     expect(new Set([view, added, changed, step].map((event) => event?.sessionId)).size).toBe(1);
   });
 
+  it('sends the cart as it was reported, whatever the page does to its object later', () => {
+    init(options);
+    const reported = { currency: 'EUR', lines: [{ ...mug }] };
+    cart(reported);
+    (reported.lines[0] as typeof mug).quantity = 5;
+    reported.lines.push({ ...mug, id: 'beans' });
+    cart(reported);
+    const [, first, second] = delivered();
+    expect(first).toMatchObject({ cart: { lines: [{ id: 'mug', quantity: 1 }] } });
+    expect(second).toMatchObject({
+      changes: [
+        { kind: 'quantity', lineId: 'mug', from: 1, to: 5 },
+        { kind: 'add', lineId: 'beans', to: 1 },
+      ],
+    });
+  });
+
   it('fills checkout_started from the cart, and starts a new cart after the order', () => {
     init(options);
     cart({ currency: 'EUR', lines: [mug] });

@@ -1,60 +1,83 @@
-import type { CommandFrame, EventType, TrackedEvent } from '@winback/shared';
+import type { EventType } from '@winback/shared';
 import { cartFilled, cartId, cartTotals, clearCart, loadCart, updateCart } from './cart.js';
 import { endpoints, sensitivityFactor } from './config.js';
 import { identifyShopper, loadConsent, setConsent } from './consent.js';
-import { deviceContext, pageContext, touchDevice } from './context.js';
+import { deviceContext, pageContext } from './context.js';
 import { watchExitIntent } from './exit-intent.js';
 import { anonymousId, loadIds, sessionId, ulid } from './ids.js';
 import { enqueue, loadQueue } from './queue.js';
 import { guard, listen, unlisten, warn } from './safe.js';
 import { closeTransport, openTransport, pump } from './transport.js';
-import type {
-  Cart,
-  Command,
-  CommandName,
-  Consent,
-  Identity,
-  InitOptions,
-  TrackArgs,
-  TrackProps,
-} from './types.js';
+import type { Cart, Consent, Identity, InitOptions, TrackArgs, TrackProps } from './types.js';
+
+export { on } from './transport.js';
 
 // The page-wide sdk: one per page, as the script tag makes it. Calls made before `init` wait
 // for it (up to 100), so a page can report its cart from whatever code runs first. After
 // `init`, every call is guarded: a problem becomes a warning, never an exception.
 
 let started = false;
-type Call = (...args: unknown[]) => void;
-let early: [Call, unknown[]][] = [];
+/** Calls made before `init`, by command name. */
+const early: [string, unknown[]][] = [];
 let rearm = () => {};
-let listeners: [CommandName, (command: Command) => void][] = [];
 
-const run =
-  <A extends unknown[]>(callback: (...args: A) => void) =>
-  (...args: A): void => {
-    if (started) guard(callback)(...args);
-    else if (early.length < 100) early.push([callback as unknown as Call, args]);
-  };
-
+/**
+ * Queues an event and sends it when it can. The event is a copy (through JSON, as it will travel)
+ * that the page cannot change afterwards, e.g. by reusing the cart object it passed.
+ */
 function send(type: EventType, fields: object): void {
+  const ts = Date.now();
   const event = {
     ...fields,
-    id: ulid(),
+    id: ulid(ts),
     type,
-    ts: Date.now(),
-    sessionId: sessionId(),
-    anonymousId: anonymousId(),
+    ts,
+    sessionId: sessionId(ts),
+    anonymousId,
     cartId: cartId(),
-  } as TrackedEvent;
-  if (enqueue(event)) pump();
+  };
+  if (enqueue(JSON.parse(JSON.stringify(event)))) pump();
 }
 
 const pageView = () => send('page_view', { page: pageContext(), device: deviceContext() });
 
-function onCommand(command: CommandFrame): void {
-  for (const name of ['command', command.cmd]) {
-    for (const [wanted, listener] of listeners) if (wanted === name) guard(listener)(command);
-  }
+/** What each command does once the sdk has started (`call` guards it). */
+const commands: Record<string, (...args: never[]) => void> = {
+  cart(snapshot: Cart) {
+    const fields = updateCart(snapshot);
+    if (fields) send('cart_updated', fields);
+  },
+  track(type: keyof TrackProps, props?: object) {
+    if (type === 'page_view') {
+      rearm();
+      pageView();
+    } else if (/^(identify|consent|cart)/.test(type)) {
+      // Contact details must go through identify(), where consent is checked.
+      warn(6, type);
+    } else {
+      send(type, type === 'checkout_started' ? { ...cartTotals(), ...props } : { ...props });
+      // The order is attributed to this cart; the next cart is a new one.
+      if (type === 'order_completed') clearCart();
+    }
+  },
+  identify: identifyShopper,
+  consent(flags: Consent) {
+    setConsent(flags, 'site');
+  },
+};
+
+/**
+ * Runs the command `name` (`cart`, `track`, `identify` or `consent`) with `args`: guarded once
+ * `init` has run, queued until then (up to 100 calls). An unknown name warns (W5).
+ *
+ * @example
+ *   call('track', ['checkout_started']);
+ */
+export function call(name: string, args: unknown[]): void {
+  const command = commands[name];
+  if (!command) warn(5, name);
+  else if (started) guard(command)(...(args as never[]));
+  else if (early.length < 100) early.push([name, args]);
 }
 
 /**
@@ -78,27 +101,22 @@ export function init(options: InitOptions): void {
     loadIds();
     loadCart();
     loadQueue(`wb_q_${options.key}`);
-    openTransport({ ...urls, onCommand });
+    openTransport(urls);
     loadConsent(send);
     if (exitIntent) {
       rearm = watchExitIntent(
         guard((signal) => send('exit_intent', { signal })),
-        {
-          mobile: touchDevice(),
-          sensitivity: sensitivityFactor(options.sensitivity),
-          allowed: () => exitIntent === 'always' || cartFilled(),
-        },
+        sensitivityFactor(options.sensitivity),
+        () => exitIntent === 'always' || cartFilled(),
       );
     }
     // A page restored from the back-forward cache is a new visit to it.
     listen<PageTransitionEvent>(window, 'pageshow', (event) => {
-      if (event.persisted) track('page_view');
+      if (event.persisted) call('track', ['page_view']);
     });
     if (options.pageView !== false) pageView();
   })();
-  const waiting = early;
-  early = [];
-  for (const [callback, args] of waiting) run(callback)(...args);
+  for (const [name, args] of early.splice(0)) call(name, args);
 }
 
 /**
@@ -111,10 +129,7 @@ export function init(options: InitOptions): void {
  *     lines: [{ id: 'line-1', title: 'Sunrise mug', quantity: 2, unitPrice: 1800 }],
  *   });
  */
-export const cart: (snapshot: Cart) => void = run((snapshot: Cart) => {
-  const fields = updateCart(snapshot);
-  if (fields) send('cart_updated', fields);
-});
+export const cart = (snapshot: Cart): void => call('cart', [snapshot]);
 
 /**
  * Sends a checkout, order, overlay or exit-intent event. `page_view` reads the page again (call
@@ -125,19 +140,8 @@ export const cart: (snapshot: Cart) => void = run((snapshot: Cart) => {
  *   track('checkout_step', { step: 'shipping', index: 1 });
  *   track('order_completed', { orderId: '1001', value: 3600, currency: 'EUR' });
  */
-export const track: <T extends keyof TrackProps>(type: T, ...props: TrackArgs<T>) => void = run(
-  (type: keyof TrackProps, props?: object) => {
-    if (type === 'page_view') {
-      rearm();
-      return pageView();
-    }
-    // Contact details must go through identify(), where consent is checked.
-    if (/^(identify|consent|cart)/.test(type)) return warn(6, type);
-    send(type, type === 'checkout_started' ? { ...cartTotals(), ...props } : { ...props });
-    // The order is attributed to this cart; the next cart is a new one.
-    if (type === 'order_completed') clearCart();
-  },
-);
+export const track = <T extends keyof TrackProps>(type: T, ...props: TrackArgs<T>): void =>
+  call('track', [type, ...props]);
 
 /**
  * Tells who the shopper is. Nothing leaves the browser without consent: an email needs `email`
@@ -147,9 +151,7 @@ export const track: <T extends keyof TrackProps>(type: T, ...props: TrackArgs<T>
  * @example
  *   identify({ email: 'jane@example.com', firstName: 'Jane' });
  */
-export const identify: (identity: Identity) => void = run((identity: Identity) =>
-  identifyShopper(identity, send),
-);
+export const identify = (identity: Identity): void => call('identify', [identity]);
 
 /**
  * Records the shopper's marketing consent per channel, with the version of the consent text they
@@ -160,31 +162,13 @@ export const identify: (identity: Identity) => void = run((identity: Identity) =
  *   consent({ email: true, textVersion: '2026-11-01' });
  *   consent({ email: false }); // withdraw
  */
-export const consent: (flags: Consent) => void = run((flags: Consent) =>
-  setConsent(flags, 'site', send),
-);
-
-/**
- * Listens to commands from the server: `'show_overlay'`, `'prefetch_widget'`, or `'command'` for
- * all of them. Returns a function that stops listening.
- *
- * @example
- *   const stop = on('show_overlay', (command) => showMyOverlay(command.overlay));
- */
-export function on(name: CommandName, listener: (command: Command) => void): () => void {
-  const entry: (typeof listeners)[0] = [name, listener];
-  listeners.push(entry);
-  return () => {
-    listeners = listeners.filter((each) => each !== entry);
-  };
-}
+export const consent = (flags: Consent): void => call('consent', [flags]);
 
 /** Stops the sdk and removes its listeners, so `init` may run again (tests, teardown). */
 export function destroy(): void {
   started = false;
-  early = [];
+  early.length = 0;
   rearm = () => {};
   closeTransport();
   unlisten();
-  listeners = [];
 }

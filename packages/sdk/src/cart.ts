@@ -16,7 +16,8 @@ export function quantities(lines: readonly { id: string; quantity: number }[]): 
 
 /**
  * What changed between two carts, line by line: `add` for a new line, `remove` for a gone one,
- * `quantity` for a changed count. Applying the changes to `before` gives `after`.
+ * `quantity` for a changed count (`from` and `to` are left out where there is none). Applying
+ * the changes to `before` gives `after`.
  *
  * @example
  *   diffCart(new Map([['mug', 1]]), new Map([['mug', 2], ['beans', 1]]));
@@ -24,15 +25,18 @@ export function quantities(lines: readonly { id: string; quantity: number }[]): 
  */
 export function diffCart(before: Quantities, after: Quantities): CartChange[] {
   const changes: CartChange[] = [];
-  after.forEach((to, lineId) => {
+  // Every line of either cart, the new cart's first.
+  new Map([...after, ...before]).forEach((_, lineId) => {
     const from = before.get(lineId);
-    if (from !== to)
-      changes.push(
-        from === undefined ? { kind: 'add', lineId, to } : { kind: 'quantity', lineId, from, to },
-      );
-  });
-  before.forEach((from, lineId) => {
-    if (!after.has(lineId)) changes.push({ kind: 'remove', lineId, from });
+    const to = after.get(lineId);
+    if (from !== to) {
+      changes.push({
+        kind: from === undefined ? 'add' : to === undefined ? 'remove' : 'quantity',
+        lineId,
+        from,
+        to,
+      });
+    }
   });
   return changes;
 }
@@ -49,18 +53,19 @@ interface CartState {
 let state: CartState = { lines: [] };
 let before: Quantities = new Map();
 
+/** Makes `next` the last reported cart; throws (changing nothing) if its lines are no pairs. */
 const save = (next: CartState) => {
-  state = next;
   before = new Map(next.lines);
-  persist('wb_cart', () => next);
+  state = next;
+  persist('wb_cart', next);
 };
 
 /** Reads the last reported cart from first-party storage. */
 export function loadCart(): void {
   try {
-    save(read<CartState>('wb_cart') || { lines: [] });
+    save(read('wb_cart') as CartState);
   } catch {
-    // Something else wrote there: start as if there were no cart.
+    // Nothing there, or something else wrote there: start as if there were no cart.
     save({ lines: [] });
   }
 }
@@ -75,15 +80,16 @@ export function updateCart(cart: Cart): object | undefined {
   const changes = diffCart(before, after);
   const subtotal =
     cart.subtotal ?? lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
-  if (!changes.length && subtotal === state.subtotal && cart.currency === state.currency) return;
-  save({
-    id: cart.id ?? state.id ?? (lines.length ? ulid() : undefined),
-    lines: [...after],
-    subtotal,
-    currency: cart.currency,
-  });
-  // The cart's id travels in the envelope (`cartId`), not in the snapshot.
-  return { cart: { ...cart, id: undefined, subtotal }, changes };
+  if (changes.length || subtotal !== state.subtotal || cart.currency !== state.currency) {
+    save({
+      id: cart.id ?? state.id ?? (lines[0] && ulid()),
+      lines: [...after],
+      subtotal,
+      currency: cart.currency,
+    });
+    // The cart's id travels in the envelope (`cartId`), not in the snapshot.
+    return { cart: { ...cart, id: undefined, subtotal }, changes };
+  }
 }
 
 /** The id events carry while there is a cart. */

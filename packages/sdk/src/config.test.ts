@@ -6,19 +6,17 @@ const key = 'pk_live_0123456789abcdef';
 
 describe('endpoints', () => {
   it('derives the stream and collect URLs', () => {
-    expect(endpoints({ key, endpoint: 'https://winback.example.com' })).toEqual({
-      stream: `wss://winback.example.com/v1/stream?key=${key}`,
-      collect: `https://winback.example.com/v1/collect?key=${key}`,
-    });
-    expect(endpoints({ key, endpoint: 'http://127.0.0.1:8080/base/' }).stream).toBe(
+    expect(endpoints({ key, endpoint: 'https://winback.example.com' })).toEqual([
+      `wss://winback.example.com/v1/stream?key=${key}`,
+      `https://winback.example.com/v1/collect?key=${key}`,
+    ]);
+    expect(endpoints({ key, endpoint: 'http://127.0.0.1:8080/base/' })[0]).toBe(
       `ws://127.0.0.1:8080/base/v1/stream?key=${key}`,
     );
   });
 
   it('resolves a relative endpoint against the page', () => {
-    expect(endpoints({ key, endpoint: '/' }).collect).toBe(
-      `${location.origin}/v1/collect?key=${key}`,
-    );
+    expect(endpoints({ key, endpoint: '/' })[1]).toBe(`${location.origin}/v1/collect?key=${key}`);
   });
 
   it('throws on a missing or malformed key', () => {

@@ -26,22 +26,22 @@ const jane = { email: 'jane@example.com', phone: '+44 7700 900-123', firstName: 
 
 describe('identify and consent', () => {
   it('sends no contact details before consent, and never stores them', () => {
-    identifyShopper(jane, send);
+    identifyShopper(jane);
     expect(sent).toEqual([]);
     flushStorage();
     expect(Object.values({ ...localStorage }).join()).not.toMatch(/jane|7700/);
   });
 
   it('releases the email once email consent arrives; the phone waits for SMS consent', () => {
-    identifyShopper(jane, send);
-    setConsent({ email: true, textVersion: '2026-11-01' }, 'site', send);
+    identifyShopper(jane);
+    setConsent({ email: true, textVersion: '2026-11-01' }, 'site');
     const consent = { email: true, textVersion: '2026-11-01' };
     expect(sent).toEqual([
       ['consent_changed', { consent, source: 'site' }],
       ['identify', { email: 'jane@example.com', firstName: 'Jane', consent }],
     ]);
 
-    setConsent({ sms: true, textVersion: '2026-11-02' }, 'site', send);
+    setConsent({ sms: true, textVersion: '2026-11-02' }, 'site');
     expect(sent[3]).toEqual([
       'identify',
       {
@@ -51,16 +51,16 @@ describe('identify and consent', () => {
       },
     ]);
     // Nothing is left waiting.
-    setConsent({ push: true, textVersion: '2026-11-03' }, 'site', send);
+    setConsent({ push: true, textVersion: '2026-11-03' }, 'site');
     expect(sent.filter(([type]) => type === 'identify')).toHaveLength(2);
   });
 
   it('sends at once when consent was given on an earlier page', () => {
-    setConsent({ email: true, sms: false, textVersion: 'v1' }, 'site', send);
+    setConsent({ email: true, sms: false, textVersion: 'v1' }, 'site');
     flushStorage();
     sent = [];
     loadConsent(send);
-    identifyShopper(jane, send);
+    identifyShopper(jane);
     expect(sent).toEqual([
       [
         'identify',
@@ -74,11 +74,11 @@ describe('identify and consent', () => {
   });
 
   it('needs a text version to grant, not to withdraw', () => {
-    setConsent({ email: true }, 'site', send);
+    setConsent({ email: true }, 'site');
     expect(sent).toEqual([]);
     expect(warnings).toHaveBeenCalledWith('[winback] W8', '');
-    setConsent({ email: true, textVersion: 'v7' }, 'site', send);
-    setConsent({ email: false }, 'site', send);
+    setConsent({ email: true, textVersion: 'v7' }, 'site');
+    setConsent({ email: false }, 'site');
     expect(sent[1]).toEqual([
       'consent_changed',
       { consent: { email: false, textVersion: 'v7' }, source: 'site' },
@@ -86,8 +86,8 @@ describe('identify and consent', () => {
   });
 
   it('warns when identify has neither email nor phone', () => {
-    identifyShopper({ firstName: 'Nobody' }, send);
-    setConsent({ email: true, sms: true, textVersion: 'v1' }, 'site', send);
+    identifyShopper({ firstName: 'Nobody' });
+    setConsent({ email: true, sms: true, textVersion: 'v1' }, 'site');
     expect(sent.map(([type]) => type)).toEqual(['consent_changed']);
     expect(warnings).toHaveBeenCalledWith('[winback] W7', '');
   });
@@ -95,7 +95,7 @@ describe('identify and consent', () => {
 
 describe('Global Privacy Control', () => {
   it('turns marketing consent off once, with source gpc', () => {
-    setConsent({ email: true, textVersion: 'v1' }, 'site', send);
+    setConsent({ email: true, textVersion: 'v1' }, 'site');
     flushStorage();
     setGpc(true);
     sent = [];
@@ -114,8 +114,8 @@ describe('Global Privacy Control', () => {
   it('keeps the site from granting again, and holds contact details back', () => {
     setGpc(true);
     loadConsent(send);
-    identifyShopper(jane, send);
-    setConsent({ email: true, textVersion: 'v1' }, 'site', send);
+    identifyShopper(jane);
+    setConsent({ email: true, textVersion: 'v1' }, 'site');
     expect(sent.map(([type]) => type)).toEqual(['consent_changed']);
     expect(warnings).toHaveBeenCalledWith('[winback] W9', '');
   });
@@ -123,8 +123,8 @@ describe('Global Privacy Control', () => {
   it("lets the shopper's own opt-in in the widget through, and keeps it", () => {
     setGpc(true);
     loadConsent(send);
-    identifyShopper(jane, send);
-    setConsent({ email: true, textVersion: 'widget-v1' }, 'widget', send);
+    identifyShopper(jane);
+    setConsent({ email: true, textVersion: 'widget-v1' }, 'widget');
     expect(sent.at(-1)?.[0]).toBe('identify');
     flushStorage();
     sent = [];

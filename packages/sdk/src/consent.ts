@@ -28,31 +28,26 @@ interface Saved {
 }
 
 const CHANNELS = ['email', 'sms', 'push'] as const;
-const grants = (consent: Partial<ConsentFlags> | undefined) =>
-  CHANNELS.some((channel) => consent?.[channel] === true);
 const gpc = () => (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
 
 let saved: Saved | undefined;
 let held: Identity | undefined;
+/** How events leave: set by `loadConsent`. */
+let send: SendConsentEvent;
 
 /** Sends what of the waiting identity consent allows; the rest keeps waiting. */
-function release(send: SendConsentEvent): void {
+function release(): void {
   const consent = saved?.consent;
-  if (!held || !consent) return;
-  const fields: Identity = { firstName: held.firstName };
-  let allowed = false;
-  for (const [field, channel] of [
-    ['email', 'email'],
-    ['phone', 'sms'],
-  ] as const) {
-    if (consent[channel] && held[field]) {
-      fields[field] = held[field];
-      held[field] = undefined;
-      allowed = true;
-    }
+  if (held && consent) {
+    const fields = { ...held, consent };
+    // A field goes out with its own channel's consent (and leaves the waiting identity), or not.
+    if (consent.email) held.email = undefined;
+    else fields.email = undefined;
+    if (consent.sms) held.phone = undefined;
+    else fields.phone = undefined;
+    if (fields.email || fields.phone) send('identify', fields);
+    if (!held.email && !held.phone) held = undefined;
   }
-  if (allowed) send('identify', { ...fields, consent });
-  if (!held.email && !held.phone) held = undefined;
 }
 
 /**
@@ -60,42 +55,47 @@ function release(send: SendConsentEvent): void {
  * allows. Ignored with a warning: the site granting while GPC is on (W9), or a grant without
  * `textVersion` (W8).
  */
-export function setConsent(consent: Consent, source: ConsentSource, send: SendConsentEvent): void {
+export function setConsent(consent: Consent, source: ConsentSource): void {
   const textVersion = consent.textVersion;
-  const refusal = grants(consent) && (source === 'site' && gpc() ? 9 : !textVersion && 8);
+  const refusal =
+    CHANNELS.some((channel) => consent[channel] === true) &&
+    (source === 'site' && gpc() ? 9 : !textVersion && 8);
   if (refusal) {
     warn(refusal);
     return;
   }
   const next: Partial<ConsentFlags> = { ...saved?.consent };
   for (const channel of CHANNELS) {
-    if (typeof consent[channel] === 'boolean') next[channel] = consent[channel];
+    if (consent[channel] === !!consent[channel]) next[channel] = consent[channel];
   }
   // A withdrawal records the last text version seen, or "none".
   next.textVersion = `${textVersion || next.textVersion || 'none'}`.slice(0, 64);
-  const current = { consent: next as ConsentFlags, source };
-  saved = current;
-  persist('wb_consent', () => current);
-  send('consent_changed', current);
-  release(send);
+  saved = { consent: next as ConsentFlags, source };
+  persist('wb_consent', saved);
+  send('consent_changed', saved);
+  release();
 }
 
-/** Reads stored consent; under GPC, turns marketing consent off unless the shopper opted in. */
-export function loadConsent(send: SendConsentEvent): void {
+/**
+ * Reads stored consent, and keeps `sender` as the way consent and identity events leave. Under GPC, the first page that sees it turns marketing consent off (with
+ * source `gpc`), unless the shopper opted in through the widget.
+ */
+export function loadConsent(sender: SendConsentEvent): void {
+  send = sender;
   saved = read('wb_consent');
   held = undefined;
-  if (gpc() && (!saved || (saved.source !== 'widget' && grants(saved.consent)))) {
-    setConsent({ email: false, sms: false, push: false, textVersion: 'gpc' }, 'gpc', send);
+  if (gpc() && !/widget|gpc/.test(saved?.source as string)) {
+    setConsent({ email: false, sms: false, push: false, textVersion: 'gpc' }, 'gpc');
   }
 }
 
 /** Holds the shopper's contact details until consent allows each of them to be sent (W7 without any). */
-export function identifyShopper(identity: Identity, send: SendConsentEvent): void {
+export function identifyShopper(identity: Identity): void {
   const email = identity.email?.trim();
   // E.164 is a plus and digits; people type spaces, dots, dashes and brackets too.
   const phone = identity.phone?.replace(/[\s().-]/g, '');
   if (email || phone) {
     held = { email, phone, firstName: identity.firstName };
-    release(send);
+    release();
   } else warn(7);
 }

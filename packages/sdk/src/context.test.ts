@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUrl, deviceContext, pageContext, touchDevice } from './context.js';
+import { cleanUrl, deviceContext, pageContext } from './context.js';
 
 const overridden: [object, string, PropertyDescriptor | undefined][] = [];
 function override(target: object, property: string, value: unknown) {
@@ -119,14 +119,5 @@ describe('deviceContext', () => {
       language: navigator.language,
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     });
-  });
-});
-
-describe('touchDevice', () => {
-  it('follows the primary pointer', () => {
-    override(window, 'matchMedia', (query: string) => ({ matches: query === '(pointer:coarse)' }));
-    expect(touchDevice()).toBe(true);
-    override(window, 'matchMedia', () => ({ matches: false }));
-    expect(touchDevice()).toBe(false);
   });
 });

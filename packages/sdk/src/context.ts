@@ -19,13 +19,12 @@ const AT = /@|%(25)*40/i;
 export function cleanUrl(href: string): string {
   try {
     const url = new URL(href);
-    const params = url.searchParams;
-    for (const [name, value] of [...params]) {
-      if (PERSONAL.test(name) || AT.test(name + value)) params.delete(name);
+    for (const [name, value] of [...url.searchParams]) {
+      if (PERSONAL.test(name) || AT.test(name + value)) url.searchParams.delete(name);
     }
     url.hash = url.username = url.password = '';
     url.pathname = url.pathname.replace(/[^/]*(@|%(25)*40)[^/]*/gi, '-');
-    return /^https?:$/.test(url.protocol) ? url.href.slice(0, 2048) : '';
+    return /^https?:/.test(url.href) ? url.href.slice(0, 2048) : '';
   } catch {
     return '';
   }
@@ -34,12 +33,12 @@ export function cleanUrl(href: string): string {
 /** The page as the server may see it: clean URL and referrer, title and UTM parameters. */
 export function pageContext(): PageContext {
   const utm: Record<string, string> = {};
-  new URL(location.href).searchParams.forEach((value, name) => {
+  new URL(location as unknown as string).searchParams.forEach((value, name) => {
     const field = /^utm_(source|medium|campaign|term|content)$/.exec(name)?.[1];
     if (field && !AT.test(value)) utm[field] = value.slice(0, 200);
   });
   return {
-    url: cleanUrl(location.href),
+    url: cleanUrl(location as unknown as string),
     title: document.title.slice(0, 300),
     referrer: cleanUrl(document.referrer),
     utm,
@@ -55,6 +54,3 @@ export const deviceContext = (): DeviceContext => ({
   language: navigator.language,
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
 });
-
-/** Whether the primary pointer is a finger: exit intent then watches touch signals. */
-export const touchDevice = (): boolean => matchMedia('(pointer:coarse)').matches;

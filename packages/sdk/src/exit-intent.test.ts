@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ARM_DELAY_MS,
-  type ExitIntentOptions,
   IDLE_MS,
   SCROLL_UP_PX,
   TOP_EDGE_PX,
@@ -13,13 +12,13 @@ import type { ExitSignal } from './types.js';
 
 let reported: ExitSignal[];
 let allowed: boolean;
-const watch = (options: Partial<ExitIntentOptions> = {}) =>
-  watchExitIntent((signal) => reported.push(signal), {
-    mobile: false,
-    sensitivity: 1,
-    allowed: () => allowed,
-    ...options,
-  });
+const watch = ({ mobile = false, sensitivity = 1 } = {}) =>
+  watchExitIntent(
+    (signal) => reported.push(signal),
+    sensitivity,
+    () => allowed,
+    mobile,
+  );
 
 /** The pointer leaves the window at `clientY` (null relatedTarget: nothing to go to). */
 const leave = (clientY: number, clientX = 400) =>
@@ -40,6 +39,7 @@ afterEach(() => {
   vi.clearAllTimers();
   vi.useRealTimers();
   Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+  Object.defineProperty(document, 'hidden', { value: false, configurable: true });
 });
 
 describe('desktop: the pointer leaving through the top', () => {
@@ -108,6 +108,39 @@ describe('desktop: the pointer leaving through the top', () => {
     setVisibility('hidden');
     setVisibility('visible');
     expect(reported).toEqual([]);
+  });
+});
+
+describe('which signals', () => {
+  it('follows the primary pointer: touch signals when it is coarse', () => {
+    const matchMedia = window.matchMedia;
+    try {
+      window.matchMedia = ((query: string) => ({ matches: query === '(pointer:coarse)' })) as never;
+      watchExitIntent(
+        (signal) => reported.push(signal),
+        1,
+        () => allowed,
+      );
+      vi.advanceTimersByTime(ARM_DELAY_MS);
+      setVisibility('hidden');
+      setVisibility('visible');
+      leave(0);
+      expect(reported).toEqual(['tab_hidden']);
+      unlisten();
+      window.matchMedia = (() => ({ matches: false })) as never;
+      watchExitIntent(
+        (signal) => reported.push(signal),
+        1,
+        () => allowed,
+      );
+      vi.advanceTimersByTime(ARM_DELAY_MS);
+      setVisibility('hidden');
+      setVisibility('visible');
+      leave(0);
+      expect(reported).toEqual(['tab_hidden', 'mouse_top']);
+    } finally {
+      window.matchMedia = matchMedia;
+    }
   });
 });
 

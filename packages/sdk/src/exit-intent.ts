@@ -1,15 +1,6 @@
 import { listen } from './safe.js';
 import type { ExitSignal } from './types.js';
 
-export interface ExitIntentOptions {
-  /** Touch devices watch scroll-up, tab return and idle; others the pointer leaving at the top. */
-  mobile: boolean;
-  /** Threshold multiplier: 0.5 (low), 1 (normal), 2 (high). */
-  sensitivity: number;
-  /** Whether a signal may fire now (by default only while the cart has lines). */
-  allowed(): boolean;
-}
-
 /** Exit intent is ignored in the first second on a page: leaving that early is not leaving a cart. */
 export const ARM_DELAY_MS = 1000;
 /** How close to the top edge (px, at normal sensitivity) the pointer must leave the page. */
@@ -23,43 +14,49 @@ export const IDLE_MS = 30_000;
 /**
  * Watches for a shopper about to leave and reports each signal once per page, until re-armed:
  * on desktop the pointer leaving through the top edge (toward the tabs and the back button); on
- * touch devices a fast scroll up (toward the address bar), coming back to the tab after leaving
- * it, and going idle. Returns `rearm`, for a new page in a single-page app or a page restored
- * from the back-forward cache.
+ * touch devices (`mobile`, by default when the primary pointer is coarse) a fast scroll up
+ * (toward the address bar), coming back to the tab after leaving it, and going idle.
+ * `sensitivity` multiplies the thresholds' reach (0.5, 1 or 2); a signal fires only while
+ * `allowed()` (by default, while the cart has lines). Returns `rearm`, for a new page in a
+ * single-page app or a page restored from the back-forward cache.
  *
  * @example
- *   const rearm = watchExitIntent((signal) => send('exit_intent', { signal }), options);
+ *   const rearm = watchExitIntent((signal) => send('exit_intent', { signal }), 1, () => true);
  */
 export function watchExitIntent(
   report: (signal: ExitSignal) => void,
-  { mobile, sensitivity, allowed }: ExitIntentOptions,
+  sensitivity: number,
+  allowed: () => boolean,
+  mobile: boolean = matchMedia('(pointer:coarse)').matches,
 ): () => void {
-  const fired = new Set<ExitSignal>();
-  let armed = false;
+  /** The signals reported since the last arming; none while disarmed. */
+  let fired: { [kind in ExitSignal]?: boolean } | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   const fire = (kind: ExitSignal) => {
-    if (!armed || fired.has(kind) || !allowed()) return;
-    fired.add(kind);
-    report(kind);
+    if (fired && !fired[kind] && allowed()) {
+      fired[kind] = true;
+      report(kind);
+    }
   };
   const arm = () => {
-    armed = false;
-    fired.clear();
+    fired = undefined;
     setTimeout(() => {
-      armed = true;
+      fired = {};
     }, ARM_DELAY_MS);
   };
 
-  if (!mobile) {
-    listen<MouseEvent>(document, 'mouseout', (event) => {
-      // Leaving the window (no element to go to) through the top; a sideways leave is not it.
-      if (!event.relatedTarget && event.clientY <= TOP_EDGE_PX * sensitivity) fire('mouse_top');
-    });
-  } else {
+  if (mobile) {
     let lastY = scrollY;
     let runY = lastY;
     let runAt = 0;
+    let left = false;
+    const active = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        if (!document.hidden) fire('idle');
+      }, IDLE_MS / sensitivity);
+    };
     listen(window, 'scroll', () => {
       const y = scrollY;
       const now = Date.now();
@@ -71,23 +68,19 @@ export function watchExitIntent(
       }
       if (runY - y >= SCROLL_UP_PX / sensitivity) fire('scroll_up');
       lastY = y;
+      active();
     });
-
-    let left = false;
     listen(document, 'visibilitychange', () => {
-      if (document.visibilityState === 'hidden') left = true;
+      if (document.hidden) left = true;
       else if (left) fire('tab_hidden');
     });
-
-    const active = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        if (document.visibilityState === 'visible') fire('idle');
-      }, IDLE_MS / sensitivity);
-    };
-    for (const type of ['touchstart', 'scroll', 'keydown', 'pointerdown'])
-      listen(window, type, active);
+    for (const type of ['touchstart', 'keydown', 'pointerdown']) listen(window, type, active);
     active();
+  } else {
+    listen<MouseEvent>(document, 'mouseout', (event) => {
+      // Leaving the window (no element to go to) through the top; a sideways leave is not it.
+      if (!event.relatedTarget && event.clientY <= TOP_EDGE_PX * sensitivity) fire('mouse_top');
+    });
   }
   arm();
   return arm;

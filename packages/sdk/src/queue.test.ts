@@ -2,15 +2,7 @@ import type { TrackedEvent } from '@winback/shared';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ulid } from './ids.js';
-import {
-  droppedCount,
-  enqueue,
-  eventBytes,
-  loadQueue,
-  QUEUE_BOUNDS,
-  queued,
-  settle,
-} from './queue.js';
+import { dropped, enqueue, eventBytes, loadQueue, QUEUE_BOUNDS, queued, settle } from './queue.js';
 import { flushStorage } from './storage.js';
 
 const KEY = 'wb_q_pk_test_0123456789';
@@ -24,7 +16,7 @@ const event = (padding = 0, text = 'x'): TrackedEvent => ({
   step: `s${text.repeat(padding)}`,
 });
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
-const totalBytes = () => queued().reduce((sum, each) => sum + utf8Bytes(JSON.stringify(each)), 0);
+const totalBytes = () => queued.reduce((sum, each) => sum + utf8Bytes(JSON.stringify(each)), 0);
 
 let warnings: ReturnType<typeof vi.spyOn>;
 beforeEach(() => {
@@ -44,8 +36,8 @@ describe('the local queue', () => {
   it('keeps events in order until they are settled', () => {
     const [a, b, c] = [event(), event(), event()];
     for (const each of [a, b, c]) expect(enqueue(each)).toBe(true);
-    settle(new Set([b.id]), 0);
-    expect(queued().map((each) => each.id)).toEqual([a.id, c.id]);
+    settle([b], 0);
+    expect(queued.map((each) => each.id)).toEqual([a.id, c.id]);
   });
 
   it('persists to localStorage when the page is idle, not at once', () => {
@@ -57,14 +49,14 @@ describe('the local queue', () => {
 
     // The next page finds it.
     loadQueue(KEY);
-    expect(queued()).toEqual([kept]);
+    expect(queued).toEqual([kept]);
   });
 
   it('removes the stored queue once everything is acked', () => {
     const kept = event();
     enqueue(kept);
     flushStorage();
-    settle(new Set([kept.id]), 0);
+    settle([kept], 0);
     flushStorage();
     expect(localStorage.getItem(KEY)).toBeNull();
   });
@@ -76,23 +68,23 @@ describe('the local queue', () => {
       JSON.stringify({ events: [null, 7, { nope: 1 }, kept], dropped: 'x' }),
     );
     loadQueue(KEY);
-    expect(queued()).toEqual([kept]);
-    expect(droppedCount()).toBe(0);
+    expect(queued).toEqual([kept]);
+    expect(dropped).toBe(0);
     localStorage.setItem(KEY, '{not json');
     loadQueue(KEY);
-    expect(queued()).toEqual([]);
+    expect(queued).toEqual([]);
   });
 
   it('keeps one copy of an event two pages left behind', () => {
     const twice = event();
     localStorage.setItem(KEY, JSON.stringify({ events: [twice, twice] }));
     loadQueue(KEY);
-    expect(queued()).toEqual([twice]);
+    expect(queued).toEqual([twice]);
   });
 
   it('refuses, with a warning, an event larger than the protocol allows', () => {
     expect(enqueue(event(17 * 1024))).toBe(false);
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
     expect(warnings).toHaveBeenCalledWith('[winback] W10', 'checkout_step');
   });
 
@@ -106,14 +98,14 @@ describe('the local queue', () => {
   it('drops the oldest past 500 events and counts them until a frame reports them', () => {
     const events = Array.from({ length: QUEUE_BOUNDS.events + 5 }, () => event());
     for (const each of events) enqueue(each);
-    expect(queued()).toEqual(events.slice(5));
-    expect(droppedCount()).toBe(5);
-    settle(new Set(), 3);
-    expect(droppedCount()).toBe(2);
+    expect(queued).toEqual(events.slice(5));
+    expect(dropped).toBe(5);
+    settle([], 3);
+    expect(dropped).toBe(2);
     // The count survives a reload.
     flushStorage();
     loadQueue(KEY);
-    expect(droppedCount()).toBe(2);
+    expect(dropped).toBe(2);
   });
 
   it('never exceeds its bounds and always drops the oldest first', () => {
@@ -135,12 +127,12 @@ describe('the local queue', () => {
             const each = event(padding);
             if (enqueue(each)) accepted.push(each);
           }
-          expect(queued().length).toBeLessThanOrEqual(QUEUE_BOUNDS.events);
+          expect(queued.length).toBeLessThanOrEqual(QUEUE_BOUNDS.events);
           expect(totalBytes()).toBeLessThanOrEqual(QUEUE_BOUNDS.bytes);
           // What is kept is the newest events, in order; everything older was dropped and counted.
-          const kept = queued().length;
-          expect(queued()).toEqual(accepted.slice(accepted.length - kept));
-          expect(droppedCount()).toBe(accepted.length - kept);
+          const kept = queued.length;
+          expect(queued).toEqual(accepted.slice(accepted.length - kept));
+          expect(dropped).toBe(accepted.length - kept);
         },
       ),
       { numRuns: 25 },

@@ -10,19 +10,18 @@ import { persist, read } from './storage.js';
 /** How much the queue keeps while the server cannot be reached. */
 export const QUEUE_BOUNDS = { events: 500, bytes: 256 * 1024 } as const;
 
-const encoder = new TextEncoder();
 /** An event's UTF-8 size as JSON, as the server counts bytes. */
-export const eventBytes = (event: TrackedEvent): number =>
-  sizes.get(event.id) ?? encoder.encode(JSON.stringify(event)).length;
+export const eventBytes = (event: TrackedEvent): number => new Blob([JSON.stringify(event)]).size;
 
 let storageKey = '';
-let events: TrackedEvent[] = [];
-let sizes = new Map<string, number>();
 let total = 0;
-let dropped = 0;
+/** Queued events, oldest first. */
+export let queued: TrackedEvent[] = [];
+/** Events dropped to stay within the bounds and not yet reported to the server. */
+export let dropped = 0;
 
 const save = () =>
-  persist(storageKey, () => (events.length || dropped ? { events, dropped } : undefined));
+  persist(storageKey, queued.length || dropped ? { events: queued, dropped } : undefined);
 
 /**
  * Appends an event, dropping the oldest past the bounds. Returns false (and warns, W10) for an
@@ -34,30 +33,27 @@ export function enqueue(event: TrackedEvent): boolean {
     warn(10, event.type);
     return false;
   }
-  // Two tabs may have left the same event behind; the server would drop the copy anyway.
-  if (!sizes.has(event.id)) {
-    events.push(event);
-    sizes.set(event.id, bytes);
-    total += bytes;
-    while (events.length > QUEUE_BOUNDS.events || total > QUEUE_BOUNDS.bytes) {
-      settle(new Set([(events[0] as TrackedEvent).id]), -1);
-    }
-    save();
+  queued.push(event);
+  total += bytes;
+  while (queued.length > QUEUE_BOUNDS.events || total > QUEUE_BOUNDS.bytes) {
+    total -= eventBytes(queued.shift() as TrackedEvent);
+    dropped++;
   }
+  save();
   return true;
 }
 
 /**
- * Forgets acked events, and the part of the dropped count their frame reported. (Dropping the
- * oldest event to stay within bounds is settling it with -1: it counts as one more dropped.)
+ * Forgets the events of an acked frame (the very objects it was made of), and the part of the
+ * dropped count it reported.
  */
-export function settle(ids: ReadonlySet<string>, reportedDropped: number): void {
-  events = events.filter((event) => {
-    if (!ids.has(event.id)) return true;
+export function settle(events: readonly unknown[], reportedDropped: number): void {
+  queued = queued.filter((event) => {
+    if (!events.includes(event)) return true;
     total -= eventBytes(event);
-    return !sizes.delete(event.id);
+    return false;
   });
-  dropped = Math.max(0, dropped - reportedDropped);
+  dropped -= reportedDropped;
   save();
 }
 
@@ -65,17 +61,13 @@ export function settle(ids: ReadonlySet<string>, reportedDropped: number): void 
 export function loadQueue(key: string): void {
   const saved = read<{ events?: TrackedEvent[]; dropped?: number }>(key);
   storageKey = key;
-  events = [];
-  sizes = new Map();
+  queued = [];
   total = 0;
-  dropped = Number(saved?.dropped) | 0;
-  for (const event of Array.isArray(saved?.events) ? saved.events : []) {
-    if (typeof event?.id === 'string') enqueue(event);
+  dropped = (saved?.dropped as number) | 0;
+  for (const event of [saved?.events].flat()) {
+    // Two tabs may have left the same event behind; the server would drop the copy anyway.
+    if (typeof event?.id === 'string' && !queued.some((each) => each.id === event.id)) {
+      enqueue(event);
+    }
   }
 }
-
-/** Queued events, oldest first. */
-export const queued = (): readonly TrackedEvent[] => events;
-
-/** Events dropped to stay within the bounds and not yet reported to the server. */
-export const droppedCount = (): number => dropped;

@@ -2,7 +2,7 @@
 // told to the store's developer once each, as a short code (`[winback] W3`, listed in the
 // README), and every callback the browser runs is guarded.
 
-const seen = new Set<number>();
+const seen: Record<number, boolean> = {};
 let lifetime = new AbortController();
 
 /**
@@ -10,8 +10,8 @@ let lifetime = new AbortController();
  * server's message) is shown but does not make a problem new.
  */
 export function warn(code: number, detail?: unknown): void {
-  if (!seen.has(code)) {
-    seen.add(code);
+  if (!seen[code]) {
+    seen[code] = true;
     console.warn(`[winback] W${code}`, detail ?? '');
   }
 }
@@ -27,16 +27,17 @@ export const guard =
     }
   };
 
-/** `addEventListener`, guarded and passive, until `unlisten()`. */
+/**
+ * `addEventListener`, guarded, until `unlisten()`. The sdk listens only on `window` and
+ * `document`, where browsers make touch and wheel listeners passive already, so it never delays
+ * scrolling. (The controller is the options object: its `signal` is the one option needed.)
+ */
 export function listen<E extends Event = Event>(
   target: EventTarget,
   type: string,
   callback: (event: E) => unknown,
 ): void {
-  target.addEventListener(type, guard(callback) as EventListener, {
-    passive: true,
-    signal: lifetime.signal,
-  });
+  target.addEventListener(type, guard(callback) as EventListener, lifetime);
 }
 
 /** Removes every listener `listen` added: the sdk is being torn down. */

@@ -1,4 +1,4 @@
-import { cart, consent, identify, init, on, track } from './api.js';
+import { call, init, on } from './api.js';
 import { warn } from './safe.js';
 import type { InitOptions } from './types.js';
 
@@ -26,27 +26,22 @@ export function install(script: Element | null): void {
     warn(4);
     return;
   }
-  const element = (script ||
-    document.querySelector('script[data-key]')) as HTMLScriptElement | null;
-  const defaults: Partial<InitOptions> = {
-    key: element?.dataset.key,
+  const element = (script || document.querySelector('script[data-key]')) as HTMLScriptElement;
+  const defaults: Partial<InitOptions> | null = element && {
+    key: element.dataset.key,
     endpoint:
-      element?.dataset.endpoint || (element?.src && new URL(element.src).origin) || undefined,
-  };
-  const commands: Record<string, (...args: never[]) => unknown> = {
-    init: (options?: InitOptions) => init({ ...defaults, ...options } as InitOptions),
-    cart,
-    track,
-    identify,
-    consent,
-    on,
+      element.dataset.endpoint || new URL(element.src, location as unknown as string).origin,
   };
   const winback: Winback = (name, ...args) =>
-    (commands[name] || (() => warn(5, name)))(...(args as never[]));
+    name === 'init'
+      ? init({ ...defaults, ...(args[0] as InitOptions) } as InitOptions)
+      : name === 'on'
+        ? on(...(args as Parameters<typeof on>))
+        : call(name, args);
   winback.loaded = true;
   page.winback = winback;
 
-  const queued = Array.from(stub?.q || [], (args) => Array.from(args));
-  if (defaults.key && !queued.some((args) => args[0] === 'init')) winback('init');
-  for (const [name, ...args] of queued) winback(name as string, ...args);
+  const queued = stub?.q || [];
+  if (defaults?.key && !queued.some((args) => args[0] === 'init')) winback('init');
+  for (const args of queued) winback(...(args as [string]));
 }

@@ -22,10 +22,8 @@ describe('first-party storage', () => {
 
   it('writes later, once, with the latest value', () => {
     const setItem = vi.spyOn(localStorage, 'setItem');
-    let value = 1;
-    persist('count', () => value);
-    value = 2;
-    persist('count', () => value);
+    persist('count', 1);
+    persist('count', 2);
     expect(setItem).not.toHaveBeenCalled();
     vi.runAllTimers();
     expect(setItem).toHaveBeenCalledTimes(1);
@@ -34,7 +32,7 @@ describe('first-party storage', () => {
 
   it('removes a key whose value is undefined, and writes at once on flushStorage', () => {
     localStorage.setItem('gone', '1');
-    persist('gone', () => undefined);
+    persist('gone', undefined);
     flushStorage();
     expect(localStorage.getItem('gone')).toBeNull();
   });
@@ -44,7 +42,7 @@ describe('first-party storage', () => {
     vi.spyOn(localStorage, 'setItem').mockImplementation(() => {
       throw new DOMException('full', 'QuotaExceededError');
     });
-    persist('big', () => 'x');
+    persist('big', 'x');
     expect(() => flushStorage()).not.toThrow();
     expect(warnings).toHaveBeenCalledWith('[winback] W2', '');
   });

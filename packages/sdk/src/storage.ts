@@ -4,36 +4,42 @@ import { warn } from './safe.js';
 // writes on a hot path: localStorage is synchronous, so writes are coalesced and done when the
 // page is idle, except on page hide, when there is no later.
 
-const pending = new Map<string, () => unknown>();
+/** Values waiting to be written, by key; undefined when nothing waits. */
+let pending: Record<string, unknown> | undefined;
 
-/** Reads a JSON value; anything unreadable counts as absent. */
+/** Reads a JSON value; anything unreadable (or blocked, or missing) counts as absent. */
 export function read<T>(key: string): T | undefined {
   try {
-    return JSON.parse(localStorage.getItem(key) as string) ?? undefined;
+    // A missing key reads as `undefined`, which JSON.parse refuses like any other bad value.
+    return JSON.parse(localStorage[key]);
   } catch {}
 }
 
 /**
- * Schedules a write of `value()` under `key` when the page is idle (soon, where
- * `requestIdleCallback` is missing); the latest value wins. `undefined` removes the key.
+ * Schedules a write of `value` under `key` when the page is idle (soon, where
+ * `requestIdleCallback` is missing); the latest value wins, and it is serialised only then.
+ * `undefined` removes the key.
  *
  * @example
- *   persist('wb_cart', () => state);
+ *   persist('wb_cart', state);
  */
-export function persist(key: string, value: () => unknown): void {
-  if (!pending.size) (self.requestIdleCallback || setTimeout)(flushStorage, { timeout: 2000 });
-  pending.set(key, value);
+export function persist(key: string, value: unknown): void {
+  if (!pending) {
+    pending = {};
+    (self.requestIdleCallback || setTimeout)(flushStorage, { timeout: 2000 });
+  }
+  pending[key] = value;
 }
 
 /** Writes everything scheduled now: on page hide, and from tests. */
 export function flushStorage(): void {
-  pending.forEach((value, key) => {
+  for (const key in pending) {
     try {
-      const json = JSON.stringify(value());
+      const json = JSON.stringify(pending[key]);
       json ? localStorage.setItem(key, json) : localStorage.removeItem(key);
     } catch {
       warn(2);
     }
-  });
-  pending.clear();
+  }
+  pending = undefined;
 }

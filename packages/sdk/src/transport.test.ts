@@ -1,7 +1,7 @@
 import type { TrackedEvent } from '@winback/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ulid } from './ids.js';
-import { droppedCount, enqueue, loadQueue, QUEUE_BOUNDS, queued } from './queue.js';
+import { dropped, enqueue, loadQueue, QUEUE_BOUNDS, queued } from './queue.js';
 import { unlisten } from './safe.js';
 import { flushStorage } from './storage.js';
 import {
@@ -11,7 +11,7 @@ import {
   type Network,
   setVisibility,
 } from './testing/fake-network.js';
-import { ACK_TIMEOUT_MS, BACKOFF, closeTransport, openTransport, pump } from './transport.js';
+import { ACK_TIMEOUT_MS, BACKOFF, closeTransport, on, openTransport, pump } from './transport.js';
 
 const STREAM = 'wss://winback.example/v1/stream?key=pk_test_0123456789';
 const COLLECT = 'https://winback.example/v1/collect?key=pk_test_0123456789';
@@ -51,11 +51,8 @@ beforeEach(() => {
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
   commands = [];
   loadQueue('wb_q_test');
-  openTransport({
-    stream: STREAM,
-    collect: COLLECT,
-    onCommand: (command) => commands.push(command),
-  });
+  on('command', (command) => commands.push(command));
+  openTransport([STREAM, COLLECT]);
 });
 
 afterEach(() => {
@@ -66,6 +63,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
   Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+  Object.defineProperty(document, 'hidden', { value: false, configurable: true });
 });
 
 /** Fails every WebSocket open until the transport gives up on WebSockets. */
@@ -88,9 +86,9 @@ describe('WebSocket delivery', () => {
     FakeSocket.last.open();
     const [frame] = FakeSocket.last.frames;
     expect(frame).toMatchObject({ t: 'batch', events: [{ id: ids[0] }, { id: ids[1] }] });
-    expect(queued()).toHaveLength(2);
+    expect(queued).toHaveLength(2);
     FakeSocket.last.answer(ackOf(frame));
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
   });
 
   it('keeps one frame in flight; what is queued meanwhile goes in the next, in order', () => {
@@ -162,7 +160,7 @@ describe('WebSocket delivery', () => {
       seq: frame?.seq ?? -1,
       rejected: [{ index: 0, message: 'events.0.step: too long' }],
     });
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
     expect(warnings).toHaveBeenCalledWith('[winback] W11', 'events.0.step: too long');
     vi.advanceTimersByTime(BACKOFF.capMs * 2);
     expect(FakeSocket.last.sent).toHaveLength(1);
@@ -182,7 +180,7 @@ describe('WebSocket delivery', () => {
     vi.advanceTimersByTime(BACKOFF.capMs * 4);
     expect(FakeSocket.instances).toHaveLength(1);
     expect(FakeSocket.last.sent).toHaveLength(1);
-    expect(queued()).toHaveLength(2);
+    expect(queued).toHaveLength(2);
     expect(warnings).toHaveBeenCalledWith('[winback] W13', '');
     window.dispatchEvent(new Event('pagehide'));
     expect(network.sendBeacon).not.toHaveBeenCalled();
@@ -210,19 +208,18 @@ describe('WebSocket delivery', () => {
       reason: 'invalid',
       retryAfterMs: 0,
     });
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
     expect(warnings).toHaveBeenCalledWith('[winback] W12', '');
   });
 
   it('reports dropped events in the next frame and forgets the count once acked', () => {
     for (let i = 0; i <= QUEUE_BOUNDS.events + 2; i++) enqueue(event(String(i)));
-    const dropped = droppedCount();
     expect(dropped).toBe(3);
     FakeSocket.last.open();
     const [frame] = FakeSocket.last.frames;
-    expect(frame?.dropped).toBe(dropped);
+    expect(frame?.dropped).toBe(3);
     FakeSocket.last.answer(ackOf(frame));
-    expect(droppedCount()).toBe(0);
+    expect(dropped).toBe(0);
     expect(FakeSocket.last.frames[1]?.dropped).toBeUndefined();
   });
 
@@ -238,7 +235,7 @@ describe('WebSocket delivery', () => {
     expect(idsOf(FakeSocket.last.frames[0])).toEqual(ids);
   });
 
-  it('hands server commands to onCommand', () => {
+  it('hands server commands to their listeners', () => {
     FakeSocket.last.open();
     FakeSocket.last.answer({ t: 'cmd', cmd: 'show_overlay', overlay: { id: 'ten-off' } });
     expect(commands).toEqual([{ t: 'cmd', cmd: 'show_overlay', overlay: { id: 'ten-off' } }]);
@@ -260,7 +257,7 @@ describe('HTTP fallback', () => {
     expect(typeof init.body).toBe('string');
     expect(init.headers).toBeUndefined();
     expect(idsOf(network.posted()[0])).toEqual(ids);
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
     expect(FakeSocket.instances).toHaveLength(2);
   });
 
@@ -276,7 +273,7 @@ describe('HTTP fallback', () => {
     queue(event());
     await vi.advanceTimersByTimeAsync(BACKOFF.capMs * 4);
     expect(network.fetch).toHaveBeenCalledTimes(2);
-    expect(queued()).toHaveLength(2);
+    expect(queued).toHaveLength(2);
   });
 
   it('retries after a network error', async () => {
@@ -288,7 +285,7 @@ describe('HTTP fallback', () => {
     await fallBackToHttp();
     await vi.advanceTimersByTimeAsync(BACKOFF.capMs);
     expect(network.fetch).toHaveBeenCalledTimes(2);
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
   });
 
   it('never falls back once a socket has opened', async () => {
@@ -316,10 +313,10 @@ describe('HTTP fallback', () => {
       reply(200, { t: 'ack', seq: JSON.parse(String(init.body)).seq }),
     );
     enqueue(event());
-    openTransport({ stream: STREAM, collect: COLLECT, onCommand: () => {} });
+    openTransport([STREAM, COLLECT]);
     await vi.advanceTimersByTimeAsync(0);
     expect(network.fetch).toHaveBeenCalledTimes(1);
-    expect(queued()).toHaveLength(0);
+    expect(queued).toHaveLength(0);
   });
 });
 
@@ -340,7 +337,7 @@ describe('page lifecycle', () => {
     expect(network.sendBeacon.mock.calls[0]?.[0]).toBe(COLLECT);
     expect(socket.closedByClient).toBe(true);
     // A beacon is never acked: the events stay queued, and were written to storage right away.
-    expect(queued()).toHaveLength(150);
+    expect(queued).toHaveLength(150);
     expect(localStorage.getItem('wb_q_test')).toContain(ids[149]);
   });
 

@@ -1,8 +1,9 @@
-import type { BatchFrame, CommandFrame, ServerFrame } from '@winback/shared';
+import type { BatchFrame, ServerFrame } from '@winback/shared';
 import { limits } from '@winback/shared/limits';
-import { droppedCount, eventBytes, queued, settle } from './queue.js';
+import { dropped, eventBytes, queued, settle } from './queue.js';
 import { guard, listen, warn } from './safe.js';
 import { flushStorage } from './storage.js';
+import type { Command, CommandName } from './types.js';
 
 // Delivers queued events at least once and in order: one sequence-numbered frame at a time over
 // a WebSocket, each event leaving the queue only when the server has acked (committed) its
@@ -10,14 +11,6 @@ import { flushStorage } from './storage.js';
 // events, and whatever is queued meanwhile goes in the next frame. HTTP POST takes over when the
 // socket cannot open; on page hide everything queued goes by `sendBeacon` and the socket closes
 // (so the page stays bfcache-eligible); it reopens when the page shows again.
-
-export interface TransportOptions {
-  /** WebSocket URL (`/v1/stream?key=...`). */
-  stream: string;
-  /** HTTP URL (`/v1/collect?key=...`) for the fallback and for `sendBeacon`. */
-  collect: string;
-  onCommand(command: CommandFrame): void;
-}
 
 /** Reconnect and retry back-off: 1 s doubling up to 30 s, jittered to 50-100% of that. */
 export const BACKOFF = { baseMs: 1000, capMs: 30_000 } as const;
@@ -28,54 +21,71 @@ export const FAILED_OPENS_BEFORE_HTTP = 2;
 
 type AckFrame = Extract<ServerFrame, { t: 'ack' }>;
 type NackFrame = Extract<ServerFrame, { t: 'nack' }>;
+/** An ack or a nack, or what an HTTP status means for the frame (no `t`: a nack). */
+type Answer = Partial<Omit<AckFrame, 't'> & Omit<NackFrame, 't'>> & { t?: 'ack' | 'nack' };
 
-let options: TransportOptions;
+/** The WebSocket URL (`/v1/stream?key=...`), and the HTTP one for the fallback and beacons. */
+let urls: [stream: string, collect: string];
+const listeners = new Set<[CommandName, (command: Command) => void]>();
 let socket: WebSocket | undefined;
 /** Socket opens that failed; -Infinity once one has opened (it is no blocked upgrade then). */
 let failedOpens = 0;
 let http = false;
-/** Refused by the server (key or origin) or torn down: nothing more is sent. */
+/** Refused by the server (key or origin): nothing more is sent. */
 let stopped = false;
 let hidden = false;
 /** A pending retry or reconnect (nothing is sent until it fires), or the ack timeout. */
 let timer: ReturnType<typeof setTimeout> | undefined;
-/** The frame awaiting its ack: its seq, its events' ids and the dropped count it reported. */
-let inflight: [seq: number, ids: Set<string>, dropped: number] | undefined;
+/** The frame awaiting its ack. */
+let inflight: BatchFrame | undefined;
 let seq = 0;
 let attempt = 0;
 /** Lowered when the server finds a frame too large, restored by the next ack. */
 let maxEvents: number = limits.eventsPerFrame;
 
-/** The frame starting at queue position `from`, and the position after it. */
-function frame(from: number, maxBytes: number, count: number): [BatchFrame, number] {
-  const all = queued();
+/**
+ * An HTTP status as the reason a nack would give. Anything else (429, 5xx, a status this version
+ * does not know) has none, which `answer` takes as "later", like `rate_limited`/`unavailable`.
+ */
+const reasonOf = (status: number): NackFrame['reason'] | undefined =>
+  status === 401 || status === 403
+    ? 'unauthorized'
+    : status === 400 || status === 413 || status === 422
+      ? 'invalid'
+      : undefined;
+
+/** The frame of the events from queue position `from` that fit in `maxBytes` (at least one). */
+function frame(from: number, maxBytes: number, count: number): BatchFrame {
   const events: BatchFrame['events'] = [];
   // Room for `{"t":"batch","seq":…,"events":[…],"dropped":…}` around the events.
   let bytes = 100;
-  for (; from < all.length && events.length < count; from++) {
-    bytes += eventBytes(all[from] as BatchFrame['events'][0]) + 1;
+  for (const event of queued.slice(from, from + count)) {
+    bytes += eventBytes(event) + 1;
     if (bytes > maxBytes && events.length) break;
-    events.push(all[from] as BatchFrame['events'][0]);
+    events.push(event);
   }
-  return [{ t: 'batch', seq: seq++, events }, from];
+  return { t: 'batch', seq: seq++, events };
 }
 
 /** Cancels the timer and closes the socket; queued events stay for later. */
 function shut(): void {
   clearTimeout(timer);
-  socket?.close(1000);
+  socket?.close();
   socket = inflight = timer = undefined;
 }
 
-/** Tries again later: never before `ms` (the server's word), backing off meanwhile. */
-function retry(ms: number): void {
+/**
+ * Tries again later: never before `ms` (the server's word; none when missing or NaN), backing
+ * off meanwhile.
+ */
+function retry(ms?: number): void {
   timer = setTimeout(
     guard(() => {
       timer = undefined;
       pump();
     }),
     Math.max(
-      ms | 0,
+      (ms as number) | 0,
       Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** attempt++) * (0.5 + Math.random() / 2),
     ),
   );
@@ -85,7 +95,7 @@ function retry(ms: number): void {
 function closed(ws: WebSocket): void {
   if (socket === ws) {
     shut();
-    if (++failedOpens < FAILED_OPENS_BEFORE_HTTP) retry(0);
+    if (++failedOpens < FAILED_OPENS_BEFORE_HTTP) retry();
     else {
       http = true;
       pump();
@@ -93,38 +103,34 @@ function closed(ws: WebSocket): void {
   }
 }
 
-function receive(message: ServerFrame): void {
-  if (message.t === 'cmd') {
-    options.onCommand(message);
-    return;
-  }
-  // A frame the server could not read at all is nacked with seq -1; only one is in flight.
-  if (!inflight || (message.seq !== inflight[0] && message.seq !== -1)) return;
-  const [, ids, dropped] = inflight;
+/**
+ * Settles the frame in flight by the server's answer to it (an ack, a nack, or for the HTTP
+ * fallback what its status means). Every branch ends in `pump()`, which sends nothing while
+ * stopped or waiting for a retry.
+ */
+function answer(message: Answer): void {
+  const { events, dropped: reported } = inflight as BatchFrame;
+  const { reason, message: detail } = message;
   clearTimeout(timer);
   inflight = timer = undefined;
-  const { reason, message: detail } = message as NackFrame;
   if (message.t === 'ack') {
-    if ((message as AckFrame).rejected?.[0]) warn(11, (message as AckFrame).rejected?.[0]?.message);
+    if (message.rejected?.[0]) warn(11, message.rejected[0].message);
     attempt = 0;
     maxEvents = limits.eventsPerFrame;
-    settle(ids, dropped);
+    settle(events, (reported as number) | 0);
   } else if (reason === 'unauthorized') {
     stopped = true;
     shut();
     warn(13, detail);
-    return;
   } else if (reason === 'invalid' || reason === 'too_large') {
     // Never resend as is: split the frame, and drop an event that cannot pass on its own.
-    if (ids.size > 1) maxEvents = Math.ceil(ids.size / 2);
-    else {
-      settle(ids, 0);
+    if (events.length > 1) {
+      maxEvents = (events.length + 1) >> 1; // half, rounded up
+    } else {
+      settle(events, 0);
       warn(12, detail);
     }
-  } else {
-    retry((message as NackFrame).retryAfterMs);
-    return;
-  }
+  } else retry(message.retryAfterMs);
   pump();
 }
 
@@ -133,103 +139,121 @@ export function pump(): void {
   if (stopped || hidden || inflight || timer) return;
   if (!http && !socket) {
     try {
-      const ws = new WebSocket(options.stream);
+      const ws = new WebSocket(urls[0]);
       socket = ws;
       ws.onopen = guard(() => {
         failedOpens = -1 / 0;
         attempt = 0;
         pump();
       });
-      ws.onmessage = guard((message: MessageEvent) => {
-        if (socket === ws) receive(JSON.parse(message.data));
+      ws.onmessage = guard((event: MessageEvent) => {
+        const message: ServerFrame = JSON.parse(event.data);
+        if (socket !== ws) return;
+        if (message.t === 'cmd') {
+          listeners.forEach(([name, listener]) => {
+            if (name === 'command' || name === message.cmd) guard(listener)(message);
+          });
+        } else if (inflight && (message.seq === inflight.seq || message.seq === -1)) {
+          // A frame the server could not read at all is nacked with seq -1; one is in flight.
+          answer(message);
+        }
       });
       ws.onclose = guard(() => closed(ws));
     } catch {
-      // A constructor that throws (bad URL, Content-Security-Policy) will never open.
+      // No WebSocket, or one that throws (bad URL, Content-Security-Policy): it will never open.
       http = true;
-      socket = undefined;
       pump();
     }
-    return;
-  }
-  if (!queued().length || (!http && socket?.readyState !== 1)) return;
-  const [batch] = frame(0, limits.frameBytes, maxEvents);
-  const dropped = droppedCount();
-  if (dropped) batch.dropped = dropped;
-  const number = batch.seq;
-  inflight = [number, new Set(batch.events.map((event) => event.id)), dropped];
-  const body = JSON.stringify(batch);
-  if (http) {
-    /** What an HTTP status means for the frame, in the WebSocket's words. */
-    const nack = (status: number, retryAfter?: string | null) => ({
-      t: 'nack',
-      seq: number,
-      // 429, 5xx, a network error and statuses this version does not know all mean "later".
-      reason:
-        status === 401 || status === 403
-          ? 'unauthorized'
-          : status === 400 || status === 413 || status === 422
-            ? 'invalid'
-            : 'unavailable',
-      retryAfterMs: Number(retryAfter) * 1000,
-    });
-    // A string body goes as text/plain;charset=UTF-8: a simple request, no CORS preflight.
-    fetch(options.collect, { method: 'POST', body, credentials: 'omit' })
-      .then((response) =>
-        response.ok ? response.json() : nack(response.status, response.headers.get('Retry-After')),
-      )
-      .catch(() => nack(0))
-      .then(guard(receive));
-  } else {
-    const ws = socket as WebSocket;
-    ws.send(body);
-    timer = setTimeout(
-      guard(() => closed(ws)),
-      ACK_TIMEOUT_MS,
-    );
-  }
-}
-
-function hide(): void {
-  if (hidden) return;
-  hidden = true;
-  // No ack can come back now: everything queued goes by beacon, in frames under the beacon
-  // quota, and also stays queued to be resent later; the server drops what it already has.
-  for (let at = 0, batch: BatchFrame; !stopped && at < queued().length; ) {
-    [batch, at] = frame(at, limits.beaconBytes, limits.eventsPerFrame);
-    if (!navigator.sendBeacon?.(options.collect, JSON.stringify(batch))) break;
-  }
-  shut();
-  flushStorage();
-}
-
-function show(): void {
-  if (hidden) {
-    hidden = false;
-    pump();
+  } else if (queued.length && (http || (socket as WebSocket).readyState === 1)) {
+    const batch = frame(0, limits.frameBytes, maxEvents);
+    inflight = batch;
+    if (dropped) batch.dropped = dropped;
+    const body = JSON.stringify(batch);
+    if (http) {
+      // A string body goes as text/plain;charset=UTF-8: a simple request, no CORS preflight.
+      // A failed request is answered as the socket would answer (a network error means "later").
+      fetch(urls[1], { method: 'POST', body })
+        .then((response) =>
+          response.ok
+            ? response.json()
+            : {
+                reason: reasonOf(response.status),
+                // Whole seconds; an HTTP date reads as NaN, which `retry` treats as no wait.
+                retryAfterMs: (response.headers.get('Retry-After') as never) * 1000,
+              },
+        )
+        .catch(() => ({}))
+        .then(
+          guard((message) => {
+            if (inflight === batch) answer(message);
+          }),
+        );
+    } else {
+      const ws = socket as WebSocket;
+      ws.send(body);
+      timer = setTimeout(
+        guard(() => closed(ws)),
+        ACK_TIMEOUT_MS,
+      );
+    }
   }
 }
 
 /**
- * Starts delivering: opens the socket now (the server's commands come over it) and follows the
- * page's lifecycle.
+ * Page hide (`pagehide`, or `visibilitychange` to hidden): no ack can come back now, so
+ * everything queued goes by beacon, in frames under the beacon quota, and also stays queued to
+ * be resent later (the server drops what it already has); the socket closes. Shown again: it
+ * reopens.
  */
-export function openTransport(settings: TransportOptions): void {
-  options = settings;
-  http = typeof WebSocket !== 'function';
-  stopped = hidden = false;
-  failedOpens = attempt = 0;
-  maxEvents = limits.eventsPerFrame;
-  listen(window, 'pagehide', hide);
-  listen(window, 'pageshow', show);
-  listen(document, 'visibilitychange', () =>
-    document.visibilityState === 'hidden' ? hide() : show(),
-  );
+function lifecycle(event: Event): void {
+  const hide = event.type === 'pagehide' || document.hidden;
+  if (hide !== hidden) {
+    hidden = hide;
+    if (hide) {
+      for (
+        let at = 0, batch: BatchFrame;
+        !stopped && at < queued.length;
+        at += batch.events.length
+      ) {
+        batch = frame(at, limits.beaconBytes, limits.eventsPerFrame);
+        if (!navigator.sendBeacon?.(urls[1], JSON.stringify(batch))) break;
+      }
+      shut();
+      flushStorage();
+    } else pump();
+  }
+}
+
+/**
+ * Listens to commands from the server: `'show_overlay'`, `'prefetch_widget'`, or `'command'` for
+ * all of them. Returns a function that stops listening.
+ *
+ * @example
+ *   const stop = on('show_overlay', (command) => showMyOverlay(command.overlay));
+ */
+export function on(name: CommandName, listener: (command: Command) => void): () => void {
+  const entry: [CommandName, (command: Command) => void] = [name, listener];
+  listeners.add(entry);
+  return () => listeners.delete(entry);
+}
+
+/**
+ * Starts delivering to the `stream` WebSocket URL, or the `collect` HTTP one (see `endpoints`):
+ * opens the socket now (the server's commands come over it) and follows the page's lifecycle.
+ */
+export function openTransport(endpoints: [stream: string, collect: string]): void {
+  urls = endpoints;
+  listen(window, 'pagehide', lifecycle);
+  listen(window, 'pageshow', lifecycle);
+  listen(document, 'visibilitychange', lifecycle);
   pump();
 }
 
-/** Stops for good: closes the socket and sends nothing more. */
+/** Closes the socket and forgets every state, as if the page were new (tests, teardown). */
 export function closeTransport(): void {
-  stopped = true;
   shut();
+  http = stopped = hidden = false;
+  failedOpens = attempt = 0;
+  maxEvents = limits.eventsPerFrame;
+  listeners.clear();
 }

@@ -98,8 +98,9 @@ export const ackOf = (frame: BatchFrame | undefined): ServerFrame => {
   return { t: 'ack', seq: frame.seq };
 };
 
-/** Sets `document.visibilityState` and fires `visibilitychange`. */
+/** Sets `document.visibilityState` (and `hidden`, as browsers do) and fires `visibilitychange`. */
 export function setVisibility(state: 'visible' | 'hidden'): void {
   Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+  Object.defineProperty(document, 'hidden', { value: state === 'hidden', configurable: true });
   document.dispatchEvent(new Event('visibilitychange'));
 }
