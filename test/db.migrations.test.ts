@@ -20,6 +20,7 @@ const occupied = useFreshDatabase(pgUrl);
 
 const migrationNames = Object.keys(migrations);
 const appTables = [
+  'admin_sessions',
   'audit_log',
   'campaigns',
   'carts',

@@ -114,7 +114,9 @@ describe.skipIf(!postgres)('ingestFeature', () => {
     const events = [pageView(), pageView()];
     stream.send(1, events);
     expect(await stream.next()).toEqual({ t: 'ack', seq: 1 });
-    expect(seen).toEqual([{ storeId: store.id, receivedAt: expect.any(Date), events, stored: 2 }]);
+    expect(seen).toEqual([
+      { storeId: store.id, receivedAt: expect.any(Date), events, stored: 2, carts: [] },
+    ]);
   });
 
   it('stops an open socket once its key is revoked, storing nothing after', async () => {

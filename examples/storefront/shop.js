@@ -8,6 +8,8 @@
 
 const STORAGE_KEY = 'winback-demo-cart';
 const CURRENCY = 'EUR';
+/** Bumped whenever the consent sentence next to the checkbox changes. */
+const CONSENT_TEXT_VERSION = 'demo-cart-reminder-1';
 const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: CURRENCY });
 
 /** @type {Window & { winback?: Winback }} */
@@ -128,6 +130,20 @@ function start() {
       reportCart(lines);
     });
   }
+
+  // Consent first, with the version of the text the shopper saw; the sdk sends no address
+  // until consent for its channel is given.
+  byId('save-cart').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const email = /** @type {HTMLInputElement} */ (byId('save-email')).value.trim();
+    const consented = /** @type {HTMLInputElement} */ (byId('save-consent')).checked;
+    if (!email || !consented) return;
+    winback('consent', { email: true, textVersion: CONSENT_TEXT_VERSION });
+    winback('identify', { email });
+    const note = byId('save-note');
+    note.hidden = false;
+    note.textContent = 'Saved. If you leave, a reminder will follow (see the admin outbox).';
+  });
 
   byId('checkout').addEventListener('click', () => {
     const note = byId('cart-note');

@@ -4,7 +4,8 @@ import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import type { CapturedMailbox } from './embedded/smtp-capture.js';
 import { storefrontPlugin } from './embedded/storefront.js';
-import { adminFeature } from './features/admin/index.js';
+import { armIdleTimers } from './features/abandonment/index.js';
+import { adminFeature, liveCartUpdates } from './features/admin/index.js';
 import { healthFeature } from './features/health/index.js';
 import {
   createMemoryRateLimiter,
@@ -12,12 +13,14 @@ import {
   ingestFeature,
   websocketOptions,
 } from './features/ingest/index.js';
+import { messagingRoutes } from './features/messaging/index.js';
 import { metricsFeature } from './features/metrics/index.js';
 import { sdkFeature } from './features/sdk/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
 import { dbPlugin } from './plugins/db.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { livePlugin } from './plugins/live.js';
 import { queuePlugin } from './plugins/queue.js';
 import type { JobQueue } from './queue/index.js';
 
@@ -72,6 +75,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
   });
+  // What admins watch live: Redis pub/sub across nodes in BullMQ mode, in-process otherwise.
+  await app.register(livePlugin, { redisUrl: config.redisUrl, prefix: config.queuePrefix });
   if (options.runJobs ?? config.queue === 'local') await app.register(jobsPlugin, { config });
   await app.register(metricsFeature);
   await app.register(healthFeature);
@@ -88,8 +93,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       : createMemoryRateLimiter(),
     eventsPerSecondPerKey: config.rateLimitEventsPerSecond,
     framesPerSecondPerIp: config.rateLimitFramesPerIpPerSecond,
+    // Every cart activity re-arms the cart's abandonment timer and reaches the live admin view.
+    onEventsStored: [armIdleTimers(app.queue), liveCartUpdates(app.live)],
   });
-  await app.register(adminFeature, options.mailbox ? { mailbox: options.mailbox } : {});
+  await app.register(messagingRoutes, { config });
+  await app.register(adminFeature, {
+    publicUrl: config.publicUrl,
+    live: app.live,
+    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+  });
   await app.register(sdkFeature);
   if (options.storefrontDir) {
     await app.register(storefrontPlugin, {

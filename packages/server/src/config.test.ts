@@ -18,6 +18,23 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads link secrets for rotation and never echoes a bad one', () => {
+    const current = 'c'.repeat(32);
+    const previous = 'p'.repeat(40);
+    expect(loadConfig({ LINK_SECRET: `${current}, ${previous}` }).linkSecrets).toEqual([
+      current,
+      previous,
+    ]);
+    expect(loadConfig({}).linkSecrets).toBeUndefined();
+    const short = 'too-short-secret-value';
+    expect(() => loadConfig({ LINK_SECRET: short })).toThrow(/LINK_SECRET must be/);
+    try {
+      loadConfig({ LINK_SECRET: `${current},${short}` });
+    } catch (error) {
+      expect(String(error)).not.toContain(short);
+    }
+  });
+
   it('reads production settings', () => {
     const config = loadConfig({
       PORT: '8080',

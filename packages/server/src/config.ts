@@ -80,11 +80,21 @@ const env = z.object({
     }, 'must be an smtp:// or smtps:// URL')
     .optional(),
   MAIL_FROM: z.string().trim().min(3).optional(),
+  LINK_SECRET: z
+    .string()
+    .trim()
+    .refine(
+      (value) => value.split(',').every((secret) => secret.trim().length >= 32),
+      'must be one or more comma-separated secrets of at least 32 characters',
+    )
+    .optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
   RECONCILE_INTERVAL_MS: positiveInt.min(1000).default(60_000),
   RATE_LIMIT_EVENTS_PER_SECOND: positiveInt.max(10_000_000).default(1_000),
   RATE_LIMIT_FRAMES_PER_IP_PER_SECOND: positiveInt.max(10_000_000).default(50),
 });
+
+const secretVariables = new Set(['LINK_SECRET']);
 
 export type QueueDriver = 'bullmq' | 'local';
 
@@ -106,6 +116,12 @@ export interface Config {
   readonly dataDir: string;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
+  /**
+   * Sign the links in messages (recovery, open pixel, unsubscribe): the first signs, all verify,
+   * so a secret can be rotated without breaking links already sent. Absent: a random secret per
+   * process (the demo keeps one in its data folder), with a warning.
+   */
+  readonly linkSecrets: readonly string[] | undefined;
   readonly shutdownTimeoutMs: number;
   readonly reconcileIntervalMs: number;
   /** Ingest: events per second per store public key. */
@@ -133,7 +149,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      return `${name} ${issue.message}${name in present ? ` (got ${JSON.stringify(redactUrl(String(present[name])))})` : ''}`;
+      // A secret's value is never echoed, not even a wrong one.
+      const shown = name in present && !secretVariables.has(name);
+      return `${name} ${issue.message}${shown ? ` (got ${JSON.stringify(redactUrl(String(present[name])))})` : ''}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -152,6 +170,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     dataDir: v.WINBACK_DATA_DIR,
     smtpUrl: v.SMTP_URL,
     mailFrom: v.MAIL_FROM ?? 'Winback <recovery@localhost>',
+    linkSecrets: v.LINK_SECRET?.split(',').map((secret) => secret.trim()),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     reconcileIntervalMs: v.RECONCILE_INTERVAL_MS,
     rateLimitEventsPerSecond: v.RATE_LIMIT_EVENTS_PER_SECOND,

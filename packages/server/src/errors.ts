@@ -6,7 +6,13 @@ export const errorCodes = {
   WB_ERR_BAD_REQUEST: 400,
   WB_ERR_VALIDATION: 400,
   WB_ERR_UNAUTHORIZED: 401,
+  /** No valid admin session: no cookie, or an unknown, expired or logged-out one. */
+  WB_ERR_UNAUTHENTICATED: 401,
+  /** An admin login with a store id and secret that do not match a live store. */
+  WB_ERR_BAD_CREDENTIALS: 401,
   WB_ERR_FORBIDDEN: 403,
+  /** An admin write (or the live feed's upgrade) that did not come from the admin's own origin. */
+  WB_ERR_CROSS_ORIGIN: 403,
   WB_ERR_NOT_FOUND: 404,
   WB_ERR_CONFLICT: 409,
   WB_ERR_PAYLOAD_TOO_LARGE: 413,

@@ -3,12 +3,26 @@ export { type Config, ConfigError, loadConfig, withOverrides } from './config.js
 export { createDb, type Db } from './db/index.js';
 export { AppError, type ErrorCode, errorCodes } from './errors.js';
 export {
+  type BatchWriter,
+  type BatchWriterOptions,
+  createBatchWriter,
+  type WriteResult,
+  WriterBusyError,
+} from './features/ingest/batch-writer.js';
+export {
   type EventsStoredListener,
   type IngestFeatureOptions,
   ingestFeature,
   type StoredBatch,
   websocketOptions,
 } from './features/ingest/index.js';
+export {
+  ChannelError,
+  createEmailChannel,
+  type EmailChannel,
+} from './features/messaging/email/channel.js';
+export { createMessageLinks, type MessageLinks } from './features/messaging/links.js';
+export { type SendDeps, type SendOutcome, sendMessage } from './features/messaging/send.js';
 export {
   createStore,
   findStoreById,

@@ -2,6 +2,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import { partitionJob } from './db/partition-job.js';
+import { abandonmentJobs } from './features/abandonment/index.js';
+import { messagingJobs } from './features/messaging/index.js';
+import type { LivePublisher } from './plugins/live.js';
 import { createReconciler, type JobQueue, type Reconciler } from './queue/index.js';
 
 /** What a feature gets to register its job handlers and the reconcile sources behind them. */
@@ -11,21 +14,29 @@ export interface JobContext {
   reconciler: Reconciler;
   config: Config;
   logger: FastifyBaseLogger;
+  /** Tells the admins watching a store what just happened (absent where no bus was given). */
+  live?: LivePublisher;
 }
 
 /**
  * A feature's background work: `queue.process(kind, ...)` for each job kind it owns, and a
  * `reconciler.register(...)` source saying from Postgres which of those jobs should be armed.
+ * It may return a function that releases what it opened (an SMTP pool), called after the queue
+ * has stopped taking jobs.
  */
-export type JobModule = (context: JobContext) => void | Promise<void>;
+export type JobModule = (
+  context: JobContext,
+) => void | (() => Promise<void>) | Promise<void | (() => Promise<void>)>;
 
-// Each feature that owns jobs adds its module here (abandonment, messaging, ...).
-const jobModules: readonly JobModule[] = [partitionJob];
+// Each feature that owns jobs adds its module here.
+const jobModules: readonly JobModule[] = [partitionJob, abandonmentJobs, messagingJobs];
 
 export interface JobRunner {
   reconciler: Reconciler;
   /** Stops the periodic reconcile passes; closing the queue then drains running handlers. */
   stop(): Promise<void>;
+  /** Releases what the modules opened; call after the queue has closed. */
+  release(): Promise<void>;
 }
 
 /**
@@ -41,8 +52,18 @@ export async function startJobs(
     logger: context.logger,
     intervalMs: context.config.reconcileIntervalMs,
   });
-  for (const register of modules) await register({ ...context, reconciler });
+  const releases: (() => Promise<void>)[] = [];
+  for (const register of modules) {
+    const release = await register({ ...context, reconciler });
+    if (release) releases.push(release);
+  }
   const first = await reconciler.start();
   context.logger.info({ rearmed: first.scheduled, failed: first.failedSources }, 'jobs started');
-  return { reconciler, stop: () => reconciler.stop() };
+  return {
+    reconciler,
+    stop: () => reconciler.stop(),
+    async release() {
+      for (const release of releases) await release();
+    },
+  };
 }

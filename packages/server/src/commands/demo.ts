@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,11 @@ import { stopOnSignal } from '../shutdown.js';
 
 const DEMO_STORE_NAME = 'Winback demo store';
 const DEMO_DATABASE = 'winback';
+/** Commercial email must carry one; the demo's is plainly not a real place. */
+const DEMO_POSTAL_ADDRESS = 'Demo Shop, 1 Example Street, 00000 Nowhere';
 /** Where the demo keeps what `createStore` shows only once (the admin secret). */
 const DEMO_STORE_FILE = 'demo-store.json';
+const DEMO_LINK_SECRET_FILE = 'link-secret';
 /** The demo shop in this repository; absent from a published package, then only /admin runs. */
 const STOREFRONT_DIR = fileURLToPath(new URL('../../../../examples/storefront/', import.meta.url));
 
@@ -100,7 +104,13 @@ export async function demoCommand(config: Config): Promise<void> {
     const storefrontDir = existsSync(join(STOREFRONT_DIR, 'index.html')) ? STOREFRONT_DIR : null;
     if (!storefrontDir) logger.warn('demo storefront files not found: serving /admin only');
     const app: FastifyInstance = await buildApp(
-      withOverrides(config, { databaseUrl, smtpUrl, port, publicUrl }),
+      withOverrides(config, {
+        databaseUrl,
+        smtpUrl,
+        port,
+        publicUrl,
+        linkSecrets: config.linkSecrets ?? [await demoLinkSecret(dataDir)],
+      }),
       {
         logger: logger as FastifyBaseLogger,
         ...(storefrontDir
@@ -181,6 +191,57 @@ function displayHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/**
+ * The demo runs at a pace a person can watch: a cart counts as abandoned after one minute, and
+ * the sequence's mails follow 1, 3 and 5 minutes later, at any hour.
+ */
+async function useDemoPace(db: Db, storeId: string): Promise<void> {
+  await db
+    .updateTable('stores')
+    .set({
+      settings: JSON.stringify({
+        idleThresholdMinutes: 1,
+        quietHours: { start: '00:00', end: '00:00' },
+        frequencyCapHours: { email: 0, sms: 0, push: 0 },
+      }),
+    })
+    .where('id', '=', storeId)
+    .execute();
+  await db
+    .updateTable('campaigns')
+    .set({
+      steps: JSON.stringify([
+        { delayMinutes: 1, channel: 'email', template: 'reminder' },
+        { delayMinutes: 3, channel: 'email', template: 'lastChance' },
+        {
+          delayMinutes: 5,
+          channel: 'email',
+          template: 'discount',
+          discount: { kind: 'percent', value: 10, validHours: 48 },
+        },
+      ]),
+    })
+    .where('store_id', '=', storeId)
+    .execute();
+}
+
+/**
+ * Links in mails must survive a restart of the demo: without LINK_SECRET, one random secret is
+ * made on the first run and kept in the data folder.
+ */
+async function demoLinkSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, DEMO_LINK_SECRET_FILE);
+  try {
+    const saved = (await readFile(file, 'utf8')).trim();
+    if (saved.length >= 32) return saved;
+  } catch {
+    // Not made yet.
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
 /** Keeps the app's tables out of the cluster's `postgres` maintenance database. */
 async function ensureDatabase(serverUrl: string, database: string): Promise<string> {
   const client = new pg.Client({ connectionString: serverUrl });
@@ -222,7 +283,9 @@ async function ensureDemoStore(
     const { store, adminSecret } = await createStore(db, {
       name: DEMO_STORE_NAME,
       allowedOrigins,
+      postalAddress: DEMO_POSTAL_ADDRESS,
     });
+    await useDemoPace(db, store.id);
     const file = join(dataDir, DEMO_STORE_FILE);
     const saved = { id: store.id, publicKey: store.public_key, adminSecret };
     await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });

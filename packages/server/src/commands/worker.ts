@@ -3,6 +3,7 @@ import { createDb } from '../db/index.js';
 import { UsageError } from '../errors.js';
 import { startJobs } from '../jobs.js';
 import { createLogger } from '../logger.js';
+import { createLiveBus } from '../plugins/live.js';
 import { createQueue } from '../queue/index.js';
 import { stopOnSignal } from '../shutdown.js';
 
@@ -21,11 +22,19 @@ export async function workerCommand(config: Config): Promise<void> {
     prefix: config.queuePrefix,
     logger: logger.child({ component: 'queue' }),
   });
-  const jobs = await startJobs({ db, queue, config, logger });
+  // Workers tell the admins watching live what they decided, through Redis like every node.
+  const live = createLiveBus({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    logger: logger.child({ component: 'live' }),
+  });
+  const jobs = await startJobs({ db, queue, config, logger, live });
   stopOnSignal(
     async () => {
       await jobs.stop();
       await queue.close();
+      await jobs.release();
+      await live.close();
       await db.destroy();
     },
     { timeoutMs: config.shutdownTimeoutMs, logger },

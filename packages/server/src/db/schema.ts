@@ -41,6 +41,7 @@ export type CartStatus =
   | 'converted'
   | 'recovered'
   | 'emptied';
+export type CartEnrolment = 'enrolled' | 'no_campaign' | 'no_channel';
 export type CampaignStatus = 'draft' | 'active' | 'paused';
 export type MessageStatus =
   | 'scheduled'
@@ -51,18 +52,6 @@ export type MessageStatus =
   | 'failed';
 export type DiscountKind = 'percent' | 'fixed' | 'free_shipping';
 
-/** `stores.settings`. The column default fills every key; read it merged over defaults anyway. */
-export interface StoreSettings {
-  /** Minutes without cart activity before a cart counts as abandoned. */
-  idleThresholdMinutes: number;
-  /** IANA zone used when the shopper's own zone is unknown. */
-  timezone: string;
-  /** Days after a recovery message within which a purchase is attributed to it. */
-  attributionWindowDays: number;
-  /** Local `HH:MM` window in which no message is sent; `start` after `end` wraps midnight. */
-  quietHours: { start: string; end: string };
-}
-
 export interface StoresTable {
   id: Generated<string>;
   name: string;
@@ -72,7 +61,8 @@ export interface StoresTable {
   secret_hash: string;
   /** Normalised `scheme://host[:port]` origins the storefront may connect from. */
   allowed_origins: ColumnType<string[], string[] | undefined, string[]>;
-  settings: DefaultedJson<StoreSettings>;
+  /** Read through `readStoreSettings` (features/stores/settings.ts), which fills defaults. */
+  settings: DefaultedJson<Record<string, unknown>>;
   postal_address: string | null;
   revoked_at: NullableTimestamp;
   created_at: CreatedAt;
@@ -146,6 +136,14 @@ export interface CartsTable {
   exit_back: Generated<number>;
   /** Browser time of the cart's earliest event. */
   first_seen_at: NullableTimestamp;
+  /** The cart's first `order_completed` (its time is `converted_at`). */
+  order_id: string | null;
+  order_value_minor: number | null;
+  order_currency: string | null;
+  /** The message whose open or click the purchase is attributed to (status `recovered`). */
+  attributed_message_id: string | null;
+  /** What the abandonment worker decided; null until the cart is abandoned. */
+  enrolment: CartEnrolment | null;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }
@@ -214,6 +212,9 @@ export interface MessagesTable {
   opened_at: NullableTimestamp;
   clicked_at: NullableTimestamp;
   attempt: Generated<number>;
+  /** The step as it stood when the cart enrolled; its shape belongs to the campaigns feature. */
+  step_def: DefaultedJson<Record<string, unknown>>;
+  discount_id: string | null;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }
@@ -274,6 +275,18 @@ export interface AuditLogTable {
   created_at: CreatedAt;
 }
 
+/** A signed-in merchant; the cookie's token itself is never stored. */
+export interface AdminSessionsTable {
+  id: Generated<string>;
+  store_id: string;
+  /** Hex SHA-256 of the session cookie's token. */
+  token_hash: string;
+  created_at: CreatedAt;
+  /** Fixed at sign-in (12 hours later); use does not extend it. */
+  expires_at: Timestamp;
+  last_seen_at: DefaultedTimestamp;
+}
+
 export interface Database {
   stores: StoresTable;
   shoppers: ShoppersTable;
@@ -287,6 +300,7 @@ export interface Database {
   suppressions: SuppressionsTable;
   webhook_receipts: WebhookReceiptsTable;
   audit_log: AuditLogTable;
+  admin_sessions: AdminSessionsTable;
 }
 
 export type StoreRow = Selectable<StoresTable>;
@@ -331,3 +345,6 @@ export type NewWebhookReceiptRow = Insertable<WebhookReceiptsTable>;
 
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type NewAuditLogRow = Insertable<AuditLogTable>;
+
+export type AdminSessionRow = Selectable<AdminSessionsTable>;
+export type NewAdminSessionRow = Insertable<AdminSessionsTable>;

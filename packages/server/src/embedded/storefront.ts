@@ -67,7 +67,11 @@ export const storefrontPlugin: FastifyPluginAsync<StorefrontOptions> = async (ap
   // HTML pages are templates; everything else is a plain file.
   for (const file of readdirSync(options.root).filter((name) => name.endsWith('.html'))) {
     app.get(`/${file}`, sendPage(file));
-    if (file === 'index.html') app.get('/', sendPage(file));
+    if (file === 'index.html') {
+      app.get('/', sendPage(file));
+      // Where recovery links lead (a store's default cart page): the shop keeps its cart.
+      app.get('/cart', sendPage(file));
+    }
   }
   await app.register(fastifyStatic, {
     root: options.root,

@@ -14,9 +14,12 @@ export const jobsPlugin = fp<{ config: Config }>(
       queue: app.queue,
       config,
       logger: app.log.child({ component: 'jobs' }),
+      live: app.live,
     });
     // preClose runs before every onClose, so no reconcile pass schedules into a closed queue.
     app.addHook('preClose', () => jobs.stop());
+    // Each module's release waits for its own running handlers before closing what they use.
+    app.addHook('onClose', () => jobs.release());
   },
-  { name: 'winback-jobs', dependencies: ['winback-db', 'winback-queue'] },
+  { name: 'winback-jobs', dependencies: ['winback-db', 'winback-queue', 'winback-live'] },
 );

@@ -7,6 +7,8 @@ import * as createMessagesDiscounts from './2026_11_22_000500_create_messages_di
 import * as createComplianceTables from './2026_11_22_000600_create_compliance_tables.js';
 import * as cartProjection from './2026_11_22_000700_cart_projection.js';
 import * as cartFeatures from './2026_11_22_000800_cart_features.js';
+import * as recoveryLoop from './2026_11_22_000900_recovery_loop.js';
+import * as adminSessions from './2026_11_22_001000_admin_sessions.js';
 
 // Listed by hand rather than read from this folder at run time, so migrations work the same
 // under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
@@ -20,6 +22,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_000600_create_compliance_tables': createComplianceTables,
   '2026_11_22_000700_cart_projection': cartProjection,
   '2026_11_22_000800_cart_features': cartFeatures,
+  '2026_11_22_000900_recovery_loop': recoveryLoop,
+  '2026_11_22_001000_admin_sessions': adminSessions,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -1,93 +1,110 @@
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { CapturedMailbox } from '../../embedded/smtp-capture.js';
+import type { LiveBus } from '../../plugins/live.js';
+import { createMemoryRateLimiter, type RateLimiter } from '../ingest/index.js';
+import { defaultLoginLimits, type LoginLimits, registerAuth } from './auth.js';
+import { registerLiveFeed } from './live.js';
+import { defaultFeedLimits, type FeedLimits } from './live-socket.js';
+import { adminPage } from './page.js';
+
+export { type AdminPrincipal, adminOf, SESSION_COOKIE } from './auth.js';
+export { liveCartUpdates } from './live.js';
 
 export interface AdminFeatureOptions {
+  /**
+   * The URL the admin is reached at (PUBLIC_URL): its origin is the only one admin writes and
+   * the live feed accept, and an https one makes the session cookie `Secure`.
+   */
+  publicUrl: string;
+  /** The live bus the feed follows (`app.live`). */
+  live: LiveBus;
   /** The demo's SMTP capture, so the page can show what would have been sent. */
   mailbox?: CapturedMailbox;
+  /**
+   * Where sign-in attempts are counted. Default: a new in-process limiter, closed with the app
+   * (each node counts its own).
+   */
+  loginLimiter?: RateLimiter;
+  /** Sign-in attempts allowed per client IP and per store in each window. */
+  loginLimits?: LoginLimits;
+  /** How often live sockets are pinged; one unanswered ping closes a socket. Default 30 s. */
+  heartbeatMs?: number;
+  /** How much a slow live socket may hold back (see `createFeed`). */
+  feedLimits?: FeedLimits;
 }
 
-/** Mails listed on the page; the rest are counted. */
-const LISTED_MAILS = 20;
-
-const stylesheet = `
-  :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
-  body { margin: 0 auto; max-width: 44rem; padding: 3rem 1.5rem; line-height: 1.5; }
-  h1 { font-size: 1.6rem; margin: 0 0 0.5rem; }
-  .muted { opacity: 0.7; }
-  table { border-collapse: collapse; width: 100%; margin-top: 1rem; font-size: 0.95rem; }
-  th, td { text-align: left; padding: 0.4rem 0.6rem; border-bottom: 1px solid #8884; }
-`;
-
-// The only style is the inline one above, allowed by its hash; no script runs at all.
-const contentSecurityPolicy = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(stylesheet).digest('base64')}'`,
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!,
-  );
-}
-
-async function mailSection(mailbox: CapturedMailbox | undefined): Promise<string> {
-  if (!mailbox) return '';
-  const mails = await mailbox.list();
-  if (mails.length === 0) {
-    return '<h2>Captured mail</h2><p class="muted">No mail captured yet.</p>';
+function checkPositive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`admin feature: option "${name}" must be a whole number >= 1`);
   }
-  // Subjects and times only: this placeholder has no sign-in yet, so no shopper addresses.
-  const rows = mails
-    .slice(0, LISTED_MAILS)
-    .map(
-      (mail) =>
-        `<tr><td>${escapeHtml(mail.receivedAt.toISOString().replace('T', ' ').slice(0, 19))}</td>` +
-        `<td>${escapeHtml(mail.subject ?? '(no subject)')}</td></tr>`,
-    )
-    .join('');
-  return (
-    `<h2>Captured mail</h2><p><span id="mail-count">${mails.length}</span> ` +
-    `${mails.length === 1 ? 'mail' : 'mails'} captured.</p>` +
-    `<table><thead><tr><th>Received (UTC)</th><th>Subject</th></tr></thead><tbody>${rows}</tbody></table>`
-  );
+  return value;
+}
+
+function ownOriginOf(publicUrl: unknown): URL {
+  try {
+    if (typeof publicUrl !== 'string') throw new TypeError();
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError();
+    return url;
+  } catch {
+    throw new Error('admin feature: option "publicUrl" must be an http:// or https:// URL');
+  }
 }
 
 /**
- * The admin page. For now a placeholder that says what is coming and, in the demo, how many
- * recovery mails the SMTP capture holds.
+ * The admin: its page (`GET /admin`), sign-in and sessions (`/admin/api/session`), the
+ * `requireAdmin` guard for admin API routes registered inside this plugin, and the live feed
+ * (`GET /admin/live`). Needs `app.db` and the app's `@fastify/websocket`.
  */
 export const adminFeature: FastifyPluginAsync<AdminFeatureOptions> = async (app, options) => {
+  const url = ownOriginOf(options.publicUrl);
+  const live = options.live;
+  if (
+    typeof live?.subscribe !== 'function' ||
+    typeof live.publish !== 'function' ||
+    typeof live.endSession !== 'function'
+  ) {
+    throw new Error('admin feature: option "live" must be a LiveBus (app.live)');
+  }
   if (options.mailbox !== undefined && typeof options.mailbox.list !== 'function') {
     throw new Error('admin feature: option "mailbox" must have a list() method');
   }
+  if (options.loginLimiter !== undefined && typeof options.loginLimiter.take !== 'function') {
+    throw new Error('admin feature: option "loginLimiter" must be a RateLimiter (take, close)');
+  }
+  const limits = options.loginLimits ?? defaultLoginLimits;
+  const loginLimits: LoginLimits = {
+    perIp: checkPositive('loginLimits.perIp', limits.perIp, defaultLoginLimits.perIp),
+    perStore: checkPositive('loginLimits.perStore', limits.perStore, defaultLoginLimits.perStore),
+    windowMs: checkPositive('loginLimits.windowMs', limits.windowMs, defaultLoginLimits.windowMs),
+  };
+  const heartbeatMs = checkPositive('heartbeatMs', options.heartbeatMs, 30_000);
+  if (!app.hasDecorator('db')) {
+    throw new Error('admin feature: register the db plugin before it (app.db is missing)');
+  }
+  if (!app.hasDecorator('websocketServer')) {
+    throw new Error('admin feature: register @fastify/websocket before it');
+  }
 
-  app.get('/admin', async (_request, reply) => {
-    const page = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Winback admin</title>
-<style>${stylesheet}</style>
-</head>
-<body>
-<h1>Winback admin</h1>
-<p>The admin lands soon: live carts, campaigns, templates, results and compliance settings.</p>
-${await mailSection(options.mailbox)}
-</body>
-</html>
-`;
-    return reply
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('content-security-policy', contentSecurityPolicy)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .header('cache-control', 'no-store')
-      .send(page);
+  const limiter = options.loginLimiter ?? createMemoryRateLimiter({ maxKeys: 10_000 });
+  if (!options.loginLimiter) app.addHook('onClose', () => limiter.close());
+
+  // The guard and the origin check first: hooks of this scope cover every route below.
+  await registerAuth(app, {
+    db: app.db,
+    live,
+    ownOrigin: url.origin,
+    secure: url.protocol === 'https:',
+    limiter,
+    limits: loginLimits,
   });
+  registerLiveFeed(app, {
+    live,
+    ownOrigin: url.origin,
+    heartbeatMs,
+    feedLimits: options.feedLimits ?? defaultFeedLimits,
+  });
+  await app.register(adminPage, options.mailbox ? { mailbox: options.mailbox } : {});
+  // Admin API routes register here, inside this scope, behind `app.requireAdmin`.
 };

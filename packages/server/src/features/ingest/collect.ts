@@ -53,6 +53,7 @@ export const collectRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =
       const answer = await ingestFrame(
         {
           db: deps.db,
+          writer: deps.writer,
           storeId: store.id,
           receivedAt: new Date(),
           log: request.log.child({ storeId: store.id }),

@@ -2,7 +2,8 @@ import { type AckFrame, type NackFrame, parseBatch, type TrackedEvent } from '@w
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/index.js';
 import type { Device } from '../../domain/device.js';
-import { projectEvents } from './projection.js';
+import { type BatchWriter, WriterBusyError } from './batch-writer.js';
+import { type ProjectedCart, projectEvents } from './projection.js';
 import { insertNewEvents } from './repository.js';
 
 /** What one committed batch carried, for features that react to new events. */
@@ -14,6 +15,8 @@ export interface StoredBatch {
   events: readonly TrackedEvent[];
   /** How many of `events` were new (the rest were already stored). */
   stored: number;
+  /** The carts the new events changed, as they stood at COMMIT. */
+  carts: readonly ProjectedCart[];
 }
 
 /**
@@ -25,6 +28,8 @@ export type EventsStoredListener = (batch: StoredBatch) => void | Promise<void>;
 
 export interface FrameContext {
   db: Db;
+  /** Groups frames from every connection into shared transactions; without it, one per frame. */
+  writer?: BatchWriter;
   storeId: string;
   receivedAt: Date;
   log: FastifyBaseLogger;
@@ -71,20 +76,21 @@ export function hasUnstorableText(value: unknown, depth = 0): boolean {
 
 /**
  * Stores a frame's events in one transaction and resolves once it has COMMITTED, with the number
- * of new events. This is the one place the write happens, so the projections of the ingestion
- * work (carts, shoppers) join this transaction rather than run after the ack.
+ * of new events and the carts they changed. This is the one place the write happens, so the
+ * projections of the ingestion work (carts, shoppers, purchases) join this transaction rather
+ * than run after the ack.
  */
 export async function storeEvents(
   db: Db,
   storeId: string,
   events: readonly TrackedEvent[],
   receivedAt: Date,
-): Promise<number> {
+): Promise<{ stored: number; carts: ProjectedCart[] }> {
   return db.transaction().execute(async (trx) => {
     const newIds = await insertNewEvents(trx, storeId, events, receivedAt);
     // Only first-time events are projected, so a resent one never counts twice.
-    await projectEvents(trx, storeId, firstOfEach(events, newIds));
-    return newIds.length;
+    const carts = await projectEvents(trx, storeId, firstOfEach(events, newIds));
+    return { stored: newIds.length, carts };
   });
 }
 
@@ -177,13 +183,17 @@ export async function ingestFrame(
 
   let stored = 0;
   if (events.length > 0) {
+    let carts: ProjectedCart[];
     try {
-      stored = await storeEvents(context.db, context.storeId, events, context.receivedAt);
+      ({ stored, carts } = context.writer
+        ? await context.writer.write(context.storeId, events, context.receivedAt)
+        : await storeEvents(context.db, context.storeId, events, context.receivedAt));
     } catch (error) {
       const retryAfterMs = retryDelayMs();
       context.count?.('unavailable', { stored: 0, duplicate: 0, rejected: 0 });
       // The error's code and class only: a database message may quote the values it choked on.
-      context.log.warn(
+      // A full writer is load shedding, expected under overload: not worth a warning each time.
+      context.log[error instanceof WriterBusyError ? 'debug' : 'warn'](
         {
           storeId: context.storeId,
           seq: batch.seq,
@@ -201,7 +211,13 @@ export async function ingestFrame(
         message: 'the events could not be stored, retry later',
       };
     }
-    notify(context, { storeId: context.storeId, receivedAt: context.receivedAt, events, stored });
+    notify(context, {
+      storeId: context.storeId,
+      receivedAt: context.receivedAt,
+      events,
+      stored,
+      carts,
+    });
   }
 
   const counts = { stored, duplicate: events.length - stored, rejected: rejected.length };

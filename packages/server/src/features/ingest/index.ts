@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter } from 'prom-client';
 import { findStoreByPublicKey } from '../stores/repository.js';
 import { createStoreCache } from './access.js';
+import { type BatchWriterOptions, createBatchWriter } from './batch-writer.js';
 import { collectRoutes } from './collect.js';
 import type { IngestDeps } from './deps.js';
 import type { EventsStoredListener, FrameContext } from './frames.js';
@@ -41,6 +42,11 @@ export interface IngestFeatureOptions {
   eventsPerSecondPerKey?: number;
   /** Frames per second per client IP. Default 50. */
   framesPerSecondPerIp?: number;
+  /**
+   * Group commit (see `createBatchWriter`): most events per transaction, transactions at once,
+   * events that may wait before frames are refused, and the statement timeout.
+   */
+  writer?: Omit<BatchWriterOptions, 'db'>;
 }
 
 const defaults = { storeCacheTtlMs: 30_000, unknownKeyTtlMs: 5_000 };
@@ -144,8 +150,10 @@ export const ingestFeature: FastifyPluginAsync<IngestFeatureOptions> = async (ap
     );
   }
 
+  const writer = createBatchWriter({ ...options.writer, db: app.db });
   const deps: IngestDeps = {
     db: app.db,
+    writer,
     stores: createStoreCache((publicKey) => findStoreByPublicKey(app.db, publicKey), {
       ttlMs,
       unknownTtlMs,
@@ -156,6 +164,8 @@ export const ingestFeature: FastifyPluginAsync<IngestFeatureOptions> = async (ap
     count: ingestCounters(app),
   };
   app.addHook('onClose', () => limiter.close());
+  // Before the database closes: frames already taken are committed and answered.
+  app.addHook('preClose', () => writer.close());
   await app.register(streamRoutes, deps);
   await app.register(collectRoutes, deps);
 };

@@ -1,6 +1,7 @@
 import type { CartSnapshot, TrackedEvent } from '@winback/shared';
 import { type Kysely, sql } from 'kysely';
 import type { CartStatus, ConsentChannel, Database } from '../../db/schema.js';
+import { lockForTransaction, sendLockKey } from '../../db/send-locks.js';
 import {
   type Device,
   type ExitSignalKind,
@@ -8,6 +9,8 @@ import {
   score,
   type TrafficSource,
 } from '../../domain/score.js';
+import { settlePurchase, stopShopperSequences } from '../carts/purchase.js';
+import { readStoreSettings, type StoreSettings } from '../stores/settings.js';
 
 /*
  * Projects newly stored events onto `carts` and `shoppers`, inside the transaction that stored
@@ -47,6 +50,8 @@ export interface CartFold {
   snapshot?: { ts: number; eventId: string; cart: CartSnapshot };
   checkoutTs?: number;
   convertedTs?: number;
+  /** The earliest `order_completed` of the cart in this frame. */
+  order?: { ts: number; id: string; valueMinor: number; currency: string };
   context?: { ts: number; device: string | null; utm: Record<string, string> | null };
   /** Earliest event time of the cart in this frame. */
   firstTs: number;
@@ -179,6 +184,12 @@ export function foldCarts(events: readonly TrackedEvent[]): CartFold[] {
         break;
       case 'order_completed':
         cart.convertedTs ??= event.ts;
+        cart.order ??= {
+          ts: event.ts,
+          id: event.orderId,
+          valueMinor: event.value,
+          currency: event.currency,
+        };
         break;
       case 'page_view': {
         cart.counts.page_views += 1;
@@ -240,35 +251,103 @@ export function initialStatus(cart: CartFold): CartStatus {
 }
 
 /**
- * Applies newly stored events to carts and shoppers. Rows are written in key order (shoppers,
- * then carts) so concurrent transactions lock them in the same order.
+ * The send locks a batch must hold before it may record a purchase: the cart and the browser
+ * of each `order_completed` (see `db/send-locks.ts`). Empty without purchases.
+ */
+export function purchaseLockKeys(storeId: string, events: readonly TrackedEvent[]): string[] {
+  return events.flatMap((event) =>
+    event.type !== 'order_completed'
+      ? []
+      : [
+          sendLockKey(storeId, 'browser', event.anonymousId),
+          ...(event.cartId === undefined ? [] : [sendLockKey(storeId, 'cart', event.cartId)]),
+        ],
+  );
+}
+
+/** A cart a batch touched, as it stands after the batch (before COMMIT). */
+export interface ProjectedCart {
+  id: string;
+  externalId: string;
+  status: CartStatus;
+  score: number;
+  valueMinor: number;
+  lineCount: number;
+  /** When the cart counts as abandoned unless more activity comes; null when it cannot be. */
+  idleDueAt: Date | null;
+  /** Whether this batch carried the cart's purchase. */
+  purchased: boolean;
+}
+
+/**
+ * Applies newly stored events to carts and shoppers and returns the carts touched. Rows are
+ * written in key order (shoppers, then carts) so concurrent transactions lock them in the same
+ * order. A batch that carries a purchase first takes the send locks of its carts and browsers
+ * (`purchaseLockKeys`; a caller that took them already says `locksHeld`), then settles each purchase (`settlePurchase`): attribution, and no
+ * step of the buyer's sequence is sent any more.
  */
 export async function projectEvents(
   trx: Trx,
   storeId: string,
   events: readonly TrackedEvent[],
-): Promise<void> {
-  if (events.length === 0) return;
-  const shopperIds = new Map<string, string>();
-  for (const shopper of foldShoppers(events)) {
-    shopperIds.set(shopper.anonymousId, await upsertShopper(trx, storeId, shopper));
+  options: { locksHeld?: boolean } = {},
+): Promise<ProjectedCart[]> {
+  if (events.length === 0) return [];
+  const purchases = events.filter((event) => event.type === 'order_completed');
+  if (!options.locksHeld) await lockForTransaction(trx, purchaseLockKeys(storeId, events));
+  const shopperIds = await upsertShoppers(trx, storeId, foldShoppers(events));
+  // A purchase that names no cart still ends the buyer's sequences.
+  for (const event of purchases) {
+    const shopperId = shopperIds.get(event.anonymousId);
+    if (event.cartId === undefined && shopperId) {
+      await stopShopperSequences(trx, storeId, shopperId);
+    }
   }
   const carts = foldCarts(events);
-  if (carts.length === 0) return;
-  const timeZone = await storeTimeZone(trx, storeId);
+  if (carts.length === 0) return [];
+  const settings = await projectionSettings(trx, storeId);
   const ids: string[] = [];
   const scores: number[] = [];
-  for (const cart of carts) {
-    const row = await upsertCart(trx, storeId, cart, shopperIds.get(cart.anonymousId) ?? null);
+  const rows = await upsertCarts(trx, storeId, carts, shopperIds);
+  for (const row of rows) {
     ids.push(row.id);
-    scores.push(score(cartFeatures(row, timeZone)));
+    scores.push(score(cartFeatures(row, settings.timezone)));
   }
   // One statement for the frame's carts; their rows are already locked by the upserts above.
-  await sql`
-    update carts set score = scored.score
+  // A cart with lines that is not bought is due to count as abandoned after the idle threshold
+  // from its latest activity (browser time, never later than now, so a fast clock cannot
+  // postpone it); every other cart has no timer.
+  const { rows: timers } = await sql<{ id: string; idle_due_at: Date | null }>`
+    update carts set
+      score = scored.score,
+      idle_due_at = case when carts.status in ('active', 'checkout') and carts.line_count > 0
+        then least(carts.last_activity_at, now())
+          + make_interval(mins => ${settings.idleThresholdMinutes}::integer)
+        else null end
     from unnest(${ids}::uuid[], ${scores}::real[]) as scored(id, score)
     where carts.id = scored.id
+    returning carts.id, carts.idle_due_at
   `.execute(trx);
+  const dueAt = new Map(timers.map((timer) => [timer.id, timer.idle_due_at]));
+  const projected: ProjectedCart[] = [];
+  for (const [index, cart] of carts.entries()) {
+    const row = rows[index] as ScoredCartRow;
+    let status = row.status;
+    if (cart.order) {
+      status = await settlePurchase(trx, storeId, row.id, settings);
+    }
+    projected.push({
+      id: row.id,
+      externalId: cart.externalId,
+      status,
+      score: scores[index] as number,
+      valueMinor: row.value_minor,
+      lineCount: row.line_count,
+      idleDueAt: dueAt.get(row.id) ?? null,
+      purchased: cart.order !== undefined,
+    });
+  }
+  return projected;
 }
 
 /** A cart as merged by `upsertCart`: what the score needs. */
@@ -394,112 +473,185 @@ export function localHour(at: Date, timeZone: string): number {
   return Number.isInteger(hour) ? hour % 24 : at.getUTCHours();
 }
 
-async function storeTimeZone(trx: Trx, storeId: string): Promise<string> {
-  const { rows } = await sql<{ timezone: string | null }>`
-    select settings->>'timezone' as timezone from stores where id = ${storeId}::uuid
-  `.execute(trx);
-  return rows[0]?.timezone || 'UTC';
+async function projectionSettings(trx: Trx, storeId: string): Promise<StoreSettings> {
+  const row = await trx
+    .selectFrom('stores')
+    .select('settings')
+    .where('id', '=', storeId)
+    .executeTakeFirst();
+  return readStoreSettings(row?.settings);
 }
 
 /**
- * Creates or updates one shopper and appends its consent decisions; returns the shopper's id.
+ * Creates or updates the batch's shoppers and appends their consent decisions, in a fixed number
+ * of statements whatever the batch size; returns each browser's shopper id.
+ *
+ * Existing rows are locked first, in anonymous id order, so concurrent batches wait for each
+ * other instead of deadlocking; new ones are inserted; then every existing one is merged.
  *
  * Withdrawing email consent keeps the address and sets `email_consent` false: every send checks
  * the flag, and the address is still needed to honour the withdrawal (suppression, erasure on
  * request) and to make the consent history readable. Erasure is the compliance feature's job.
  */
-export async function upsertShopper(
+export async function upsertShoppers(
   trx: Trx,
   storeId: string,
-  shopper: ShopperFold,
-): Promise<string> {
-  const consentTs = shopper.consentTs === undefined ? null : iso(shopper.consentTs);
-  // "newer" is true when this frame's latest decision is later than the stored one.
-  const newer = sql`(excluded.consent_updated_at is not null and (shoppers.consent_updated_at is null or excluded.consent_updated_at > shoppers.consent_updated_at))`;
-  const { rows } = await sql<{ id: string }>`
-    insert into shoppers
-      (store_id, anonymous_id, email, phone, email_consent, sms_consent, consent_text_version,
-       consent_updated_at)
-    values (
-      ${storeId}::uuid, ${shopper.anonymousId}, ${shopper.email ?? null}, ${shopper.phone ?? null},
-      ${shopper.emailConsent ?? false}, ${shopper.smsConsent ?? false},
-      ${shopper.textVersion ?? null}, ${consentTs}::timestamptz
-    )
-    on conflict (store_id, anonymous_id) do update set
-      email = case when excluded.email is not null and (${newer} or shoppers.email is null)
-        then excluded.email else shoppers.email end,
-      phone = case when excluded.phone is not null and (${newer} or shoppers.phone is null)
-        then excluded.phone else shoppers.phone end,
-      email_consent = case when ${newer} and ${shopper.emailConsent !== undefined}
-        then excluded.email_consent else shoppers.email_consent end,
-      sms_consent = case when ${newer} and ${shopper.smsConsent !== undefined}
-        then excluded.sms_consent else shoppers.sms_consent end,
-      consent_text_version = case when ${newer}
-        then excluded.consent_text_version else shoppers.consent_text_version end,
-      consent_updated_at = greatest(shoppers.consent_updated_at, excluded.consent_updated_at),
-      updated_at = now()
-    returning id
-  `.execute(trx);
-  const id = rows[0]?.id;
-  if (id === undefined) throw new Error('shopper upsert returned no row');
-  if (shopper.consentLog.length > 0) {
-    await trx
-      .insertInto('consent_log')
-      .values(
-        shopper.consentLog.map((entry) => ({
-          store_id: storeId,
-          shopper_id: id,
-          channel: entry.channel,
-          granted: entry.granted,
-          source: entry.source,
-          text_version: entry.textVersion,
-        })),
-      )
-      .execute();
+  shoppers: readonly ShopperFold[],
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  if (shoppers.length === 0) return ids;
+  const byAnonymousId = new Map(shoppers.map((shopper) => [shopper.anonymousId, shopper]));
+  const anonymousIds = [...byAnonymousId.keys()];
+  const lockExisting = async (wanted: readonly string[]) => {
+    const { rows } = await sql<{ id: string; anonymous_id: string }>`
+      select id, anonymous_id from shoppers
+      where store_id = ${storeId}::uuid and anonymous_id = any(${wanted}::text[])
+      order by anonymous_id
+      for update
+    `.execute(trx);
+    return rows;
+  };
+  const existing = await lockExisting(anonymousIds);
+  for (const row of existing) ids.set(row.anonymous_id, row.id);
+
+  const fresh = shoppers.filter((shopper) => !ids.has(shopper.anonymousId));
+  if (fresh.length > 0) {
+    const { rows } = await sql<{ id: string; anonymous_id: string }>`
+      insert into shoppers
+        (store_id, anonymous_id, email, phone, email_consent, sms_consent, consent_text_version,
+         consent_updated_at)
+      select ${storeId}::uuid, v.anonymous_id, v.email, v.phone, v.email_consent, v.sms_consent,
+        v.text_version, v.consent_ts
+      from unnest(
+        ${fresh.map((s) => s.anonymousId)}::text[],
+        ${fresh.map((s) => s.email ?? null)}::text[],
+        ${fresh.map((s) => s.phone ?? null)}::text[],
+        ${fresh.map((s) => s.emailConsent ?? false)}::boolean[],
+        ${fresh.map((s) => s.smsConsent ?? false)}::boolean[],
+        ${fresh.map((s) => s.textVersion ?? null)}::text[],
+        ${fresh.map((s) => (s.consentTs === undefined ? null : iso(s.consentTs)))}::timestamptz[]
+      ) as v (anonymous_id, email, phone, email_consent, sms_consent, text_version, consent_ts)
+      order by v.anonymous_id
+      on conflict (store_id, anonymous_id) do nothing
+      returning id, anonymous_id
+    `.execute(trx);
+    for (const row of rows) ids.set(row.anonymous_id, row.id);
+    // A concurrent batch created some of them first: they are merged like existing ones.
+    const raced = fresh.filter((shopper) => !ids.has(shopper.anonymousId));
+    if (raced.length > 0) {
+      const late = await lockExisting(raced.map((shopper) => shopper.anonymousId));
+      for (const row of late) ids.set(row.anonymous_id, row.id);
+      existing.push(...late);
+    }
   }
-  return id;
+
+  if (existing.length > 0) {
+    const merging = existing.map((row) => byAnonymousId.get(row.anonymous_id) as ShopperFold);
+    // "newer" is true when this batch's latest decision is later than the stored one. A null
+    // consent flag means the batch made no decision for that channel.
+    const newer = sql`(v.consent_ts is not null and (s.consent_updated_at is null or v.consent_ts > s.consent_updated_at))`;
+    await sql`
+      update shoppers s set
+        email = case when v.email is not null and (${newer} or s.email is null)
+          then v.email else s.email end,
+        phone = case when v.phone is not null and (${newer} or s.phone is null)
+          then v.phone else s.phone end,
+        email_consent = case when ${newer} and v.email_consent is not null
+          then v.email_consent else s.email_consent end,
+        sms_consent = case when ${newer} and v.sms_consent is not null
+          then v.sms_consent else s.sms_consent end,
+        consent_text_version = case when ${newer}
+          then v.text_version else s.consent_text_version end,
+        consent_updated_at = greatest(s.consent_updated_at, v.consent_ts),
+        updated_at = now()
+      from unnest(
+        ${existing.map((row) => row.id)}::uuid[],
+        ${merging.map((m) => m.email ?? null)}::text[],
+        ${merging.map((m) => m.phone ?? null)}::text[],
+        ${merging.map((m) => m.emailConsent ?? null)}::boolean[],
+        ${merging.map((m) => m.smsConsent ?? null)}::boolean[],
+        ${merging.map((m) => m.textVersion ?? null)}::text[],
+        ${merging.map((m) => (m.consentTs === undefined ? null : iso(m.consentTs)))}::timestamptz[]
+      ) as v (id, email, phone, email_consent, sms_consent, text_version, consent_ts)
+      where s.id = v.id
+    `.execute(trx);
+  }
+
+  const log = shoppers.flatMap((shopper) =>
+    shopper.consentLog.map((entry) => ({
+      store_id: storeId,
+      shopper_id: ids.get(shopper.anonymousId) as string,
+      channel: entry.channel,
+      granted: entry.granted,
+      source: entry.source,
+      text_version: entry.textVersion,
+    })),
+  );
+  if (log.length > 0) await trx.insertInto('consent_log').values(log).execute();
+  return ids;
 }
 
-/** Creates or merges one cart; every rule compares event times (see the top of this file). */
-export async function upsertCart(
+/**
+ * Creates or merges the batch's carts in ONE statement (each cart appears once: `foldCarts`
+ * groups by cart); every rule compares event times (see the top of this file). Rows are written
+ * in external id order so concurrent batches lock them in the same order.
+ */
+export async function upsertCarts(
   trx: Trx,
   storeId: string,
-  cart: CartFold,
-  shopperId: string | null,
-): Promise<ScoredCartRow> {
-  const snapshot = cart.snapshot;
-  const context = cart.context;
+  carts: readonly CartFold[],
+  shopperIds: ReadonlyMap<string, string>,
+): Promise<ScoredCartRow[]> {
+  const column = <T>(pick: (cart: CartFold) => T) => carts.map(pick);
+  const time = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
   // Merged values, as the update sees them.
   const snapshotWins = sql`(excluded.snapshot_ts is not null and (carts.snapshot_ts is null or (excluded.snapshot_ts, excluded.snapshot_event_id) > (carts.snapshot_ts, carts.snapshot_event_id)))`;
   const snapshotTs = sql`greatest(carts.snapshot_ts, excluded.snapshot_ts)`;
   const lineCount = sql`(case when ${snapshotWins} then excluded.line_count else carts.line_count end)`;
   const checkoutAt = sql`greatest(carts.checkout_at, excluded.checkout_at)`;
   const convertedAt = sql`least(carts.converted_at, excluded.converted_at)`;
+  // The cart's order is its earliest `order_completed` by (time, order id).
+  const orderWins = sql`(excluded.order_id is not null and (carts.order_id is null or (excluded.converted_at, excluded.order_id) < (carts.converted_at, carts.order_id)))`;
   const newerActivity = sql`(excluded.last_activity_at >= carts.last_activity_at)`;
   const contextWins = sql`(excluded.context_ts is not null and (carts.context_ts is null or excluded.context_ts < carts.context_ts))`;
-  const { rows } = await sql<ScoredCartRow>`
+  const { rows } = await sql<ScoredCartRow & { external_id: string }>`
     insert into carts
       (store_id, external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
        line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
-       checkout_at, context_ts, first_seen_at, ${sql.join(counterColumns.map((c) => sql.ref(c)))})
-    values (
-      ${storeId}::uuid, ${cart.externalId}, ${shopperId}::uuid, ${cart.sessionId},
-      ${initialStatus(cart)},
-      ${snapshot ? JSON.stringify(snapshot.cart) : '{}'}::jsonb,
-      ${snapshot?.cart.currency ?? null},
-      ${snapshot?.cart.subtotal ?? 0},
-      ${snapshot?.cart.lines.length ?? 0},
-      ${iso(cart.lastActivityTs)}::timestamptz,
-      ${cart.convertedTs === undefined ? null : iso(cart.convertedTs)}::timestamptz,
-      ${context?.device ?? null},
-      ${context?.utm ? JSON.stringify(context.utm) : null}::jsonb,
-      ${snapshot ? iso(snapshot.ts) : null}::timestamptz,
-      ${snapshot?.eventId ?? null},
-      ${cart.checkoutTs === undefined ? null : iso(cart.checkoutTs)}::timestamptz,
-      ${context ? iso(context.ts) : null}::timestamptz,
-      ${iso(cart.firstTs)}::timestamptz,
-      ${sql.join(counterColumns.map((c) => sql`${cart.counts[c]}::integer`))}
-    )
+       checkout_at, context_ts, first_seen_at, order_id, order_value_minor, order_currency,
+       ${sql.join(counterColumns.map((c) => sql.ref(c)))})
+    select ${storeId}::uuid, v.external_id, v.shopper_id, v.session_id, v.status,
+      v.snapshot::jsonb, v.currency, v.value_minor, v.line_count, v.last_activity_at,
+      v.converted_at, v.device, v.utm::jsonb, v.snapshot_ts, v.snapshot_event_id, v.checkout_at,
+      v.context_ts, v.first_seen_at, v.order_id, v.order_value_minor, v.order_currency,
+      ${sql.join(counterColumns.map((c) => sql.ref(`v.${c}`)))}
+    from unnest(
+      ${column((c) => c.externalId)}::text[],
+      ${column((c) => shopperIds.get(c.anonymousId) ?? null)}::uuid[],
+      ${column((c) => c.sessionId)}::text[],
+      ${column((c) => initialStatus(c))}::text[],
+      ${column((c) => (c.snapshot ? JSON.stringify(c.snapshot.cart) : '{}'))}::text[],
+      ${column((c) => c.snapshot?.cart.currency ?? null)}::text[],
+      ${column((c) => c.snapshot?.cart.subtotal ?? 0)}::bigint[],
+      ${column((c) => c.snapshot?.cart.lines.length ?? 0)}::integer[],
+      ${column((c) => iso(c.lastActivityTs))}::timestamptz[],
+      ${column((c) => time(c.convertedTs))}::timestamptz[],
+      ${column((c) => c.context?.device ?? null)}::text[],
+      ${column((c) => (c.context?.utm ? JSON.stringify(c.context.utm) : null))}::text[],
+      ${column((c) => time(c.snapshot?.ts))}::timestamptz[],
+      ${column((c) => c.snapshot?.eventId ?? null)}::text[],
+      ${column((c) => time(c.checkoutTs))}::timestamptz[],
+      ${column((c) => time(c.context?.ts))}::timestamptz[],
+      ${column((c) => iso(c.firstTs))}::timestamptz[],
+      ${column((c) => c.order?.id ?? null)}::text[],
+      ${column((c) => c.order?.valueMinor ?? null)}::bigint[],
+      ${column((c) => c.order?.currency ?? null)}::text[],
+      ${sql.join(counterColumns.map((name) => sql`${column((c) => c.counts[name])}::integer[]`))}
+    ) as v (external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
+      line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
+      checkout_at, context_ts, first_seen_at, order_id, order_value_minor, order_currency,
+      ${sql.join(counterColumns.map((c) => sql.ref(c)))})
+    order by v.external_id
     on conflict (store_id, external_id) do update set
       status = case
         when carts.status in ('converted', 'recovered') then carts.status
@@ -520,6 +672,11 @@ export async function upsertCart(
       snapshot_ts = ${snapshotTs},
       checkout_at = ${checkoutAt},
       converted_at = ${convertedAt},
+      order_id = case when ${orderWins} then excluded.order_id else carts.order_id end,
+      order_value_minor = case when ${orderWins}
+        then excluded.order_value_minor else carts.order_value_minor end,
+      order_currency = case when ${orderWins}
+        then excluded.order_currency else carts.order_currency end,
       device = case when ${contextWins} then excluded.device else carts.device end,
       utm = case when ${contextWins} then excluded.utm else carts.utm end,
       context_ts = least(carts.context_ts, excluded.context_ts),
@@ -530,8 +687,8 @@ export async function upsertCart(
       first_seen_at = least(carts.first_seen_at, excluded.first_seen_at),
       ${sql.join(counterColumns.map((c) => sql`${sql.ref(c)} = ${sql.ref(`carts.${c}`)} + ${sql.ref(`excluded.${c}`)}`))},
       updated_at = now()
-    returning id, status, value_minor, line_count, checkout_at, last_activity_at, device, utm,
-      ${sql.join(counterColumns.map((c) => sql.ref(c)))},
+    returning id, external_id, status, value_minor, line_count, checkout_at, last_activity_at,
+      device, utm, ${sql.join(counterColumns.map((c) => sql.ref(c)))},
       exists (
         select 1 from carts earlier
         where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
@@ -539,9 +696,13 @@ export async function upsertCart(
           and earlier.first_seen_at < carts.first_seen_at
       ) as returning_shopper
   `.execute(trx);
-  const row = rows[0];
-  if (!row) throw new Error('cart upsert returned no row');
-  return row;
+  // Back in the order of `carts`.
+  const byExternalId = new Map(rows.map((row) => [row.external_id, row]));
+  return carts.map((cart) => {
+    const row = byExternalId.get(cart.externalId);
+    if (!row) throw new Error('cart upsert returned no row');
+    return row;
+  });
 }
 
 function iso(ms: number): string {

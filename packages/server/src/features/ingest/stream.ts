@@ -97,6 +97,7 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
     const answer = await ingestFrame(
       {
         db: deps.db,
+        writer: deps.writer,
         storeId: access.store.id,
         receivedAt,
         log,

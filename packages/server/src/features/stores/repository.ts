@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, StoreRow } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
+import { createDefaultCampaign } from '../campaigns/repository.js';
 import {
   adminSecretMatches,
   generateAdminSecret,
@@ -17,6 +18,8 @@ export interface NewStore {
   name: string;
   /** Origins the storefront runs on; normalised and checked (see `normalizeOrigin`). */
   allowedOrigins: readonly string[];
+  /** The sender's postal address every recovery email carries; none are sent until it is set. */
+  postalAddress?: string;
 }
 
 const storeColumns = [
@@ -33,9 +36,10 @@ const storeColumns = [
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const maxNameLength = 200;
+const maxAddressLength = 500;
 
 /**
- * Creates a store with a fresh public key and admin secret. Only a digest of the secret is
+ * Creates a store with a fresh public key and admin secret, and the default campaign. Only a digest of the secret is
  * stored, so `adminSecret` is returned this once and can never be shown again.
  *
  * @example
@@ -53,19 +57,32 @@ export async function createStore(
     throw new AppError('WB_ERR_VALIDATION', `store name must be 1 to ${maxNameLength} characters`);
   }
   const allowedOrigins = normalizeOrigins(input.allowedOrigins);
+  const postalAddress = input.postalAddress?.trim() || null;
+  if (postalAddress !== null && postalAddress.length > maxAddressLength) {
+    throw new AppError(
+      'WB_ERR_VALIDATION',
+      `postal address must be at most ${maxAddressLength} characters`,
+    );
+  }
   const adminSecret = generateAdminSecret();
   // 144 random bits: a public key collision is not a case worth a retry loop; the unique
   // constraint would turn one into an error rather than a shared key.
-  const store = await db
-    .insertInto('stores')
-    .values({
-      name,
-      public_key: generatePublicKey(),
-      secret_hash: hashAdminSecret(adminSecret),
-      allowed_origins: allowedOrigins,
-    })
-    .returning(storeColumns)
-    .executeTakeFirstOrThrow();
+  const store = await db.transaction().execute(async (trx) => {
+    const created = await trx
+      .insertInto('stores')
+      .values({
+        name,
+        public_key: generatePublicKey(),
+        secret_hash: hashAdminSecret(adminSecret),
+        allowed_origins: allowedOrigins,
+        postal_address: postalAddress,
+      })
+      .returning(storeColumns)
+      .executeTakeFirstOrThrow();
+    // Every store starts with a working recovery sequence the merchant can then edit.
+    await createDefaultCampaign(trx, created.id);
+    return created;
+  });
   return { store, adminSecret };
 }
 
