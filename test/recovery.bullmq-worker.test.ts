@@ -96,6 +96,14 @@ describe.skipIf(!pgUrl || !redisUrl)('the recovery loop on BullMQ with a worker 
 
     worker = await startCli(['worker'], { ...env(), LOG_LEVEL: 'debug' }, /worker ready/);
     await until(() => sink.mails.some((mail) => mail.to === shopper.email));
+    // The mail is accepted a moment before the worker records the send and logs it.
+    const handled = () =>
+      worker
+        ?.stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg?: string });
+    await until(() => handled()?.some((line) => line.msg === 'recovery step handled') ?? false);
 
     const abandoned = await cart(shopper.cartId);
     expect(abandoned).toMatchObject({ status: 'abandoned', enrolment: 'enrolled' });
@@ -105,11 +113,7 @@ describe.skipIf(!pgUrl || !redisUrl)('the recovery loop on BullMQ with a worker 
     const mails = sink.mails.filter((mail) => mail.to === shopper.email);
     expect(mails.map(ledgerRowOf)).toEqual([steps[0]?.id]);
     // The worker process made both decisions (a handler that finds its work done logs nothing).
-    const logged = worker
-      .stdout()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line));
+    const logged = handled();
     expect(logged).toContainEqual(
       expect.objectContaining({ msg: 'cart abandoned', cartId: left.id, enrolment: 'enrolled' }),
     );

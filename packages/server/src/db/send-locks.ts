@@ -41,15 +41,19 @@ export async function lockForTransaction<DB>(
   }
 }
 
-/** Takes session locks on a single connection, in key order; release with `unlockSession`. */
+/**
+ * Takes session locks on a single connection, in key order, in one statement (`unnest` yields
+ * the array's elements in order, and each row's lock is taken before the next row is read);
+ * release with `unlockSession`.
+ */
 export async function lockSession<DB>(conn: Kysely<DB>, keys: readonly string[]): Promise<void> {
-  for (const key of sortedLockKeys(keys)) {
-    await sql`select pg_advisory_lock(${key}::bigint)`.execute(conn);
-  }
+  await sql`
+    select pg_advisory_lock(k) from unnest(${sortedLockKeys(keys)}::bigint[]) as k
+  `.execute(conn);
 }
 
 export async function unlockSession<DB>(conn: Kysely<DB>, keys: readonly string[]): Promise<void> {
-  for (const key of sortedLockKeys(keys).reverse()) {
-    await sql`select pg_advisory_unlock(${key}::bigint)`.execute(conn);
-  }
+  await sql`
+    select pg_advisory_unlock(k) from unnest(${sortedLockKeys(keys).reverse()}::bigint[]) as k
+  `.execute(conn);
 }

@@ -106,62 +106,63 @@ export async function abandonIfIdle(
   now: Date,
 ): Promise<AbandonOutcome> {
   return db.transaction().execute(async (trx) => {
-    const cart = await trx
-      .selectFrom('carts')
-      .select(['id', 'status', 'line_count', 'idle_due_at', 'campaign_id'])
-      .where('store_id', '=', storeId)
-      .where('id', '=', cartId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!cart?.idle_due_at) return { kind: 'skipped' };
-    if ((cart.status !== 'active' && cart.status !== 'checkout') || cart.line_count === 0) {
-      return { kind: 'skipped' };
-    }
-    if (cart.idle_due_at > now) return { kind: 'not_yet', dueAt: cart.idle_due_at };
-
-    const { abandoned_at: abandonedAt } = await trx
+    // The common case in one statement: the cart is still idle, still has lines, is not bought.
+    const abandoned = await trx
       .updateTable('carts')
       .set({ status: 'abandoned', abandoned_at: now, idle_due_at: null, updated_at: now })
+      .where('store_id', '=', storeId)
       .where('id', '=', cartId)
-      .returning('abandoned_at')
-      .executeTakeFirstOrThrow();
+      .where('status', 'in', ['active', 'checkout'])
+      .where('line_count', '>', 0)
+      .where('idle_due_at', '<=', now)
+      .returning(['campaign_id', 'abandoned_at'])
+      .executeTakeFirst();
+    if (!abandoned) {
+      // New activity moved the timer on (this job fired early), or nothing is to be done.
+      const cart = await trx
+        .selectFrom('carts')
+        .select(['status', 'line_count', 'idle_due_at'])
+        .where('store_id', '=', storeId)
+        .where('id', '=', cartId)
+        .executeTakeFirst();
+      const live = cart && (cart.status === 'active' || cart.status === 'checkout');
+      return live && cart.line_count > 0 && cart.idle_due_at && cart.idle_due_at > now
+        ? { kind: 'not_yet', dueAt: cart.idle_due_at }
+        : { kind: 'skipped' };
+    }
     // A cart that comes back and is abandoned again keeps its first enrolment: its steps not yet
     // sent were postponed while the shopper was back, and go out from now on.
-    if (cart.campaign_id !== null)
+    if (abandoned.campaign_id !== null) {
       return { kind: 'abandoned', enrolment: 'enrolled', messages: [] };
-
-    const enrolment = await enrol(trx, storeId, cartId, abandonedAt ?? now);
-    await trx
-      .updateTable('carts')
-      .set({ enrolment: enrolment.kind })
-      .where('id', '=', cartId)
-      .execute();
+    }
+    const enrolment = await enrol(trx, storeId, cartId, abandoned.abandoned_at ?? now);
+    if (enrolment.kind !== 'enrolled') {
+      await trx
+        .updateTable('carts')
+        .set({ enrolment: enrolment.kind })
+        .where('id', '=', cartId)
+        .execute();
+    }
     return { kind: 'abandoned', enrolment: enrolment.kind, messages: enrolment.messages };
   });
 }
 
 type Trx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
 
-/** Channels a shopper can be reached on now: an address given with consent, not opted out. */
-async function reachableChannels(trx: Trx, storeId: string, cartId: string): Promise<Set<string>> {
-  const { rows } = await sql<{ email: boolean; sms: boolean }>`
-    select
-      (s.email is not null and s.email_consent and s.opted_out_at is null) as email,
-      (s.phone is not null and s.sms_consent and s.opted_out_at is null) as sms
-    from carts c join shoppers s on s.id = c.shopper_id and s.store_id = c.store_id
-    where c.store_id = ${storeId}::uuid and c.id = ${cartId}::uuid
-  `.execute(trx);
-  const row = rows[0];
-  const channels = new Set<string>();
-  if (row?.email) channels.add('email');
-  if (row?.sms) channels.add('sms');
-  return channels;
-}
-
-async function cartFacts(trx: Trx, storeId: string, cartId: string): Promise<CartFacts> {
-  const { rows } = await sql<CartFacts>`
+/**
+ * What segment filters look at, and the channels the shopper can be reached on now (an address
+ * given with consent, not opted out).
+ */
+async function cartFacts(
+  trx: Trx,
+  storeId: string,
+  cartId: string,
+): Promise<CartFacts & { reachable: Set<string> }> {
+  const { rows } = await sql<CartFacts & { email: boolean | null; sms: boolean | null }>`
     select c.value_minor as "valueMinor", c.currency, c.line_count as "lineCount",
       c.device, s.country, c.utm->>'source' as "utmSource",
+      (s.email is not null and s.email_consent and s.opted_out_at is null) as email,
+      (s.phone is not null and s.sms_consent and s.opted_out_at is null) as sms,
       exists (
         select 1 from carts earlier
         where earlier.store_id = c.store_id and earlier.shopper_id = c.shopper_id
@@ -171,9 +172,13 @@ async function cartFacts(trx: Trx, storeId: string, cartId: string): Promise<Car
     from carts c left join shoppers s on s.id = c.shopper_id
     where c.store_id = ${storeId}::uuid and c.id = ${cartId}::uuid
   `.execute(trx);
-  const facts = rows[0];
-  if (!facts) throw new Error('abandoned cart vanished inside its own transaction');
-  return facts;
+  const row = rows[0];
+  if (!row) throw new Error('abandoned cart vanished inside its own transaction');
+  const { email, sms, ...facts } = row;
+  const reachable = new Set<string>();
+  if (email) reachable.add('email');
+  if (sms) reachable.add('sms');
+  return { ...facts, reachable };
 }
 
 /**
@@ -205,8 +210,7 @@ async function enrol(
     facts,
   );
   if (!campaign?.steps) return { kind: 'no_campaign', messages: [] };
-  const reachable = await reachableChannels(trx, storeId, cartId);
-  if (!campaign.steps.some((step) => reachable.has(step.channel))) {
+  if (!campaign.steps.some((step) => facts.reachable.has(step.channel))) {
     return { kind: 'no_channel', messages: [] };
   }
   const inserted = await trx
@@ -234,6 +238,7 @@ async function enrol(
       campaign_id: campaign.id,
       campaign_version: campaign.row.version,
       enrolled_at: abandonedAt,
+      enrolment: 'enrolled',
     })
     .where('id', '=', cartId)
     .execute();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CartSnapshot } from '@winback/shared';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { Database, MessageRow } from '../../db/schema.js';
 import { lockSession, sendLockKey, unlockSession } from '../../db/send-locks.js';
@@ -146,12 +146,16 @@ async function claimMessage(
   const suppress = (reason: string) => markSuppressed(trx, message, reason);
   if (store.revoked_at) return suppress('store_revoked');
   if (cart.status === 'converted' || cart.status === 'recovered') return suppress('purchased');
-  if (
-    shopper &&
-    (await boughtSince(trx, storeId, shopper.id, cart.first_seen_at ?? cart.created_at))
-  ) {
-    return suppress('purchased');
-  }
+  const history = shopper
+    ? await shopperHistory(trx, {
+        storeId,
+        cartId: cart.id,
+        shopperId: shopper.id,
+        email: shopper.email,
+        since: cart.first_seen_at ?? cart.created_at,
+      })
+    : null;
+  if (history?.bought) return suppress('purchased');
   if (cart.status === 'emptied') return suppress('cart_emptied');
   if (cart.status === 'active' || cart.status === 'checkout') {
     // The shopper is back on the site: wait until the cart is abandoned again.
@@ -165,7 +169,7 @@ async function claimMessage(
   if (shopper.opted_out_at) return suppress('opted_out');
   if (message.channel !== 'email') return suppress('channel_unavailable');
   if (!shopper.email || !shopper.email_consent) return suppress('no_consent');
-  if (await isSuppressedAddress(trx, storeId, shopper.email)) return suppress('suppressed_address');
+  if (history?.suppressed) return suppress('suppressed_address');
   if (!store.postal_address) return suppress('no_postal_address');
 
   const timeZone =
@@ -173,13 +177,12 @@ async function claimMessage(
   const quietUntil = quietHoursEnd(now, settings.quietHours, timeZone);
   if (quietUntil) return reschedule(trx, message, quietUntil, 'quiet_hours');
 
-  const lastSentAt = await lastEmailTo(trx, storeId, cart.id, shopper.id, shopper.email);
   if (
     !frequencyCapAllows({
       channel: 'email',
       now,
       capHours: settings.frequencyCapHours.email,
-      lastSentAt,
+      lastSentAt: history?.lastEmailAt ?? null,
     })
   ) {
     return suppress('frequency_cap');
@@ -357,68 +360,61 @@ async function reschedule(
   return { kind: 'rescheduled', at, reason };
 }
 
-/** Whether the shopper bought any cart since `since` (the start of the cart being recovered). */
-async function boughtSince(
-  trx: Conn,
-  storeId: string,
-  shopperId: string,
-  since: Date,
-): Promise<boolean> {
-  const row = await trx
-    .selectFrom('carts')
-    .select('id')
-    .where('store_id', '=', storeId)
-    .where('shopper_id', '=', shopperId)
-    .where('converted_at', '>=', since)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 /** The digest under which an address is kept on the suppression list. */
 export function addressHash(channel: 'email' | 'sms' | 'push', address: string): string {
   const normalised = channel === 'email' ? address.trim().toLowerCase() : address.trim();
   return `sha256:${createHash('sha256').update(normalised).digest('hex')}`;
 }
 
-async function isSuppressedAddress(trx: Conn, storeId: string, email: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom('suppressions')
-    .select('id')
-    .where('store_id', '=', storeId)
-    .where('channel', '=', 'email')
-    .where('address_hash', '=', addressHash('email', email))
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 /**
- * When this shopper (any browser with the same address) was last claimed an email for another
- * cart. The cap keeps parallel sequences apart; one cart's own steps follow the merchant's delays.
+ * What the shopper's other activity says about this send, in one query:
+ * - `bought`: they bought any cart since `since` (the start of the cart being recovered);
+ * - `suppressed`: their email address is on the suppression list;
+ * - `lastEmailAt`: when they (any browser with the same address) were last claimed an email for
+ *   another cart. The frequency cap keeps parallel sequences apart; one cart's own steps follow
+ *   the merchant's delays.
+ * Every part is scoped by store, so the indexes on (store_id, shopper_id) and (store_id, email)
+ * serve it.
  */
-async function lastEmailTo(
+async function shopperHistory(
   trx: Conn,
-  storeId: string,
-  cartId: string,
-  shopperId: string,
-  email: string,
-): Promise<Date | null> {
-  const row = await trx
-    .selectFrom('messages as m')
-    .innerJoin('carts as c', 'c.id', 'm.cart_id')
-    .innerJoin('shoppers as s', 's.id', 'c.shopper_id')
-    .select((eb) => eb.fn.max('m.claimed_at').as('last'))
-    .where('m.store_id', '=', storeId)
-    .where('m.channel', '=', 'email')
-    .where('m.status', 'in', ['sending', 'sent'])
-    .where('m.cart_id', '<>', cartId)
-    // Scoped on every table, so the planner can start from the shopper (primary key or the
-    // store/email index) instead of scanning every shopper or every message of the store.
-    .where('c.store_id', '=', storeId)
-    .where('s.store_id', '=', storeId)
-    .where((eb) => eb.or([eb('s.id', '=', shopperId), eb('s.email', '=', email)]))
-    .executeTakeFirst();
-  return row?.last ?? null;
+  subject: {
+    storeId: string;
+    cartId: string;
+    shopperId: string;
+    email: string | null;
+    since: Date;
+  },
+): Promise<{ bought: boolean; suppressed: boolean; lastEmailAt: Date | null }> {
+  const { storeId, cartId, shopperId, email, since } = subject;
+  const hash = email === null ? null : addressHash('email', email);
+  const { rows } = await sql<{ bought: boolean; suppressed: boolean; last_email_at: Date | null }>`
+    select
+      exists (
+        select 1 from carts
+        where store_id = ${storeId}::uuid and shopper_id = ${shopperId}::uuid
+          and converted_at >= ${since}::timestamptz
+      ) as bought,
+      exists (
+        select 1 from suppressions
+        where store_id = ${storeId}::uuid and channel = 'email' and address_hash = ${hash}::text
+      ) as suppressed,
+      (
+        select max(m.claimed_at)
+        from messages m
+        join carts c on c.id = m.cart_id and c.store_id = ${storeId}::uuid
+        join shoppers s on s.id = c.shopper_id and s.store_id = ${storeId}::uuid
+        where m.store_id = ${storeId}::uuid and m.channel = 'email'
+          and m.status in ('sending', 'sent') and m.cart_id <> ${cartId}::uuid
+          and (s.id = ${shopperId}::uuid or s.email = ${email}::text)
+      ) as last_email_at
+  `.execute(trx);
+  const row = rows[0];
+  return {
+    bought: row?.bought ?? false,
+    suppressed: row?.suppressed ?? false,
+    lastEmailAt: row?.last_email_at ?? null,
+  };
 }
 
 async function existingDiscount(
