@@ -64,7 +64,19 @@ export function toMinorUnits(decimal: string | number, currency: string): number
  */
 export function formatMoney(money: Money, locale = 'en'): string {
   const digits = minorUnitDigits(money.currency);
-  return new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }).format(
-    money.amount / 10 ** digits,
-  );
+  return currencyFormat(locale, money.currency).format(money.amount / 10 ** digits);
+}
+
+// Making an Intl.NumberFormat costs far more than using one; a mail formats every line's price.
+const currencyFormats = new Map<string, Intl.NumberFormat>();
+
+function currencyFormat(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}\u0000${currency}`;
+  let format = currencyFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    if (currencyFormats.size >= 500) currencyFormats.clear();
+    currencyFormats.set(key, format);
+  }
+  return format;
 }

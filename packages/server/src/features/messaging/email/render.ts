@@ -344,17 +344,23 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-function escapeRegExp(value: string): string {
-  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Attribute values as templates write them: `"…"`, `'…'` or bare. */
+/**
+ * Whether the HTML has a `tag` whose `attribute` is exactly `value`, as templates write
+ * attributes: `"…"`, `'…'` or bare. Linear in the HTML: only the tag around each occurrence of
+ * the value is examined.
+ */
 function hasTag(html: string, tag: 'a' | 'img', attribute: 'href' | 'src', value: string): boolean {
-  const quoted = escapeRegExp(value);
-  return new RegExp(
-    `<${tag}\\s(?:[^>]*\\s)?${attribute}\\s*=\\s*(?:"${quoted}"|'${quoted}'|${quoted}(?=[\\s>]))`,
-    'i',
-  ).test(html);
+  if (value === '') return false;
+  const before = new RegExp(`^<${tag}\\s(?:[^>]*\\s)?${attribute}\\s*=\\s*(["']?)$`, 'i');
+  for (let at = html.indexOf(value); at !== -1; at = html.indexOf(value, at + 1)) {
+    const open = html.lastIndexOf('<', at);
+    if (open === -1 || html.lastIndexOf('>', at) > open) continue;
+    const quote = before.exec(html.slice(open, at))?.[1];
+    if (quote === undefined) continue;
+    const next = html.charAt(at + value.length);
+    if (quote === '' ? next === '' || /[\s>]/.test(next) : next === quote) return true;
+  }
+  return false;
 }
 
 /** Blanks out (keeping every index) a match's text: it cannot be seen in the message. */
