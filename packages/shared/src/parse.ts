@@ -22,13 +22,12 @@ export interface RefusedBatch {
 
 const encoder = new TextEncoder();
 
+const nonAscii = /[\u0080-\uffff]/;
+
 /** UTF-8 byte length of a string, without allocating for plain ASCII. */
 export function utf8Bytes(value: string): number {
-  // Fast path: most frames are ASCII, where bytes equal UTF-16 code units.
-  for (let i = 0; i < value.length; i += 1) {
-    if (value.charCodeAt(i) > 0x7f) return encoder.encode(value).length;
-  }
-  return value.length;
+  // Fast path: most frames are ASCII, where bytes equal UTF-16 code units (a native scan).
+  return nonAscii.test(value) ? encoder.encode(value).length : value.length;
 }
 
 function describe(error: z.ZodError, prefix: string): string {
@@ -48,7 +47,8 @@ function describe(error: z.ZodError, prefix: string): string {
  *   if (!batch.ok) socket.send(nack(batch.seq, batch.reason));
  */
 export function parseBatch(raw: string): ParsedBatch | RefusedBatch {
-  if (utf8Bytes(raw) > limits.frameBytes) {
+  const frameBytes = utf8Bytes(raw);
+  if (frameBytes > limits.frameBytes) {
     return {
       ok: false,
       seq: -1,
@@ -75,7 +75,10 @@ export function parseBatch(raw: string): ParsedBatch | RefusedBatch {
   const events: TrackedEvent[] = [];
   const rejected: ParsedBatch['rejected'] = [];
   frame.data.events.forEach((candidate, index) => {
-    if (utf8Bytes(JSON.stringify(candidate)) > limits.eventBytes) {
+    // An event is measured as re-serialised JSON, which can outgrow its raw text only a little
+    // (numbers written with exponents); a frame under half the limit cannot hold one over it.
+    const measure = frameBytes > limits.eventBytes / 2;
+    if (measure && utf8Bytes(JSON.stringify(candidate)) > limits.eventBytes) {
       rejected.push({
         index,
         message: `events.${index}: an event is at most ${limits.eventBytes} bytes`,
