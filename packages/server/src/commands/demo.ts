@@ -292,6 +292,15 @@ async function ensureDemoStore(
     logger.info({ storeId: store.id, file }, 'demo store created; its keys are in the file');
     return store.public_key;
   }
+  if (existing.postal_address === null) {
+    // Made by a version of the demo from before recovery mails: bring it up to date once.
+    await db
+      .updateTable('stores')
+      .set({ postal_address: DEMO_POSTAL_ADDRESS })
+      .where('id', '=', existing.id)
+      .execute();
+    await useDemoPace(db, existing.id);
+  }
   const missing = allowedOrigins.filter((item) => !existing.allowed_origins.includes(item));
   if (missing.length > 0) {
     await updateAllowedOrigins(db, existing.id, [...existing.allowed_origins, ...missing]);
