@@ -18,39 +18,12 @@ import { buildApp, createStore, loadConfig } from '@winback/server';
 import { createDb, ensureEventPartitions, migrateToLatest } from '@winback/server/db';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { admin, envInt, percentile, round, serverUrl, withDatabase } from './common.js';
 import type { DriverMessage, DriverOptions, PhaseResult } from './ingest-driver.js';
 
 const log = (line: string) => process.stderr.write(`[bench:ingest] ${line}\n`);
-const envInt = (name: string, fallback: number) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
-};
 
-const serverUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const ORIGIN = 'https://shop.bench.example';
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
-const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Runs the driver to its end; resolves with its phases and the acked ids. */
 function drive(options: DriverOptions, children: ChildProcess[]) {

@@ -37,16 +37,11 @@ import {
 import { createDb, type Db, migrateToLatest } from '@winback/server/db';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { admin, envInt, percentile, round, serverUrl, withDatabase } from './common.js';
 
 const log = (line: string) => process.stderr.write(`[bench:timers] ${line}\n`);
-const envInt = (name: string, fallback: number) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
-};
 
-const serverUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ORIGIN = 'https://shop.bench.example';
 const IDLE_JOB = 'cart.idle';
@@ -77,29 +72,6 @@ interface AdapterFigures {
   arm_s: number;
   /** Redis `hz` (how often it wakes to serve delayed jobs), BullMQ only. */
   redis_hz?: number;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
-const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** An SMTP server that accepts every mail and counts mails per ledger row. */
