@@ -127,6 +127,7 @@ describe.skipIf(!pgUrl)('the recovery loop', () => {
         ...envelope(0),
         type: 'identify',
         email,
+        firstName: 'Anna',
         consent: { email: true, textVersion: 'v1' },
       },
       { ...envelope(1), cartId, type: 'page_view', page: { url: `${SHOP}/products/mug` } },
@@ -217,6 +218,7 @@ describe.skipIf(!pgUrl)('the recovery loop', () => {
     const html = String(parsed.html);
     const text = parsed.text ?? '';
     for (const part of [html, text]) {
+      expect(part).toContain('Hi Anna,');
       expect(part).toContain('Sunrise mug');
       expect(part).toContain('Tea towel');
       expect(part).toContain('1 Test Street, 12345 Testville');

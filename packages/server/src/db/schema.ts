@@ -75,6 +75,8 @@ export interface ShoppersTable {
   anonymous_id: string;
   email: string | null;
   phone: string | null;
+  /** Kept, like an address, only from an `identify` that grants consent for a channel. */
+  first_name: string | null;
   email_consent: Generated<boolean>;
   sms_consent: Generated<boolean>;
   consent_text_version: string | null;

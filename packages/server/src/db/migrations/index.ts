@@ -9,6 +9,7 @@ import * as cartProjection from './2026_11_22_000700_cart_projection.js';
 import * as cartFeatures from './2026_11_22_000800_cart_features.js';
 import * as recoveryLoop from './2026_11_22_000900_recovery_loop.js';
 import * as adminSessions from './2026_11_22_001000_admin_sessions.js';
+import * as shopperFirstName from './2026_11_22_001100_shopper_first_name.js';
 
 // Listed by hand rather than read from this folder at run time, so migrations work the same
 // under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
@@ -24,6 +25,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_000800_cart_features': cartFeatures,
   '2026_11_22_000900_recovery_loop': recoveryLoop,
   '2026_11_22_001000_admin_sessions': adminSessions,
+  '2026_11_22_001100_shopper_first_name': shopperFirstName,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -91,6 +91,21 @@ describe('foldCarts', () => {
 });
 
 describe('foldShoppers', () => {
+  it('keeps a first name only from an identify that grants some channel', () => {
+    const identify = (ts: number, firstName: string, email: boolean) => ({
+      ...base(ts),
+      type: 'identify' as const,
+      email: 'a@example.com',
+      firstName,
+      consent: { email, textVersion: 'v1' },
+    });
+    expect(foldShoppers([identify(T0, 'Anna', true)])[0]?.firstName).toBe('Anna');
+    expect(foldShoppers([identify(T0, 'Anna', false)])[0]?.firstName).toBeUndefined();
+    expect(
+      foldShoppers([identify(T0, 'Anna', true), identify(T0 + 1, 'Bea', false)])[0]?.firstName,
+    ).toBe('Anna');
+  });
+
   it('keeps an address only when the same event grants its channel, and logs each decision', () => {
     const [shopper] = foldShoppers([
       {

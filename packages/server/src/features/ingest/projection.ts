@@ -131,6 +131,8 @@ export interface ShopperFold {
   /** Addresses given with consent for their channel, latest first wins. */
   email?: string;
   phone?: string;
+  /** Given with an `identify` that grants consent for some channel. */
+  firstName?: string;
   /** One row per channel decision, in time order. */
   consentLog: { channel: ConsentChannel; granted: boolean; source: string; textVersion: string }[];
 }
@@ -235,6 +237,9 @@ export function foldShoppers(events: readonly TrackedEvent[]): ShopperFold[] {
     if (event.type === 'identify') {
       if (event.email !== undefined && consent.email === true) shopper.email = event.email;
       if (event.phone !== undefined && consent.sms === true) shopper.phone = event.phone;
+      if (event.firstName !== undefined && (consent.email === true || consent.sms === true)) {
+        shopper.firstName = event.firstName;
+      }
     }
   }
   return [...shoppers.values()].sort((a, b) => compareText(a.anonymousId, b.anonymousId));
@@ -518,19 +523,21 @@ export async function upsertShoppers(
   if (fresh.length > 0) {
     const { rows } = await sql<{ id: string; anonymous_id: string }>`
       insert into shoppers
-        (store_id, anonymous_id, email, phone, email_consent, sms_consent, consent_text_version,
-         consent_updated_at)
-      select ${storeId}::uuid, v.anonymous_id, v.email, v.phone, v.email_consent, v.sms_consent,
-        v.text_version, v.consent_ts
+        (store_id, anonymous_id, email, phone, first_name, email_consent, sms_consent,
+         consent_text_version, consent_updated_at)
+      select ${storeId}::uuid, v.anonymous_id, v.email, v.phone, v.first_name, v.email_consent,
+        v.sms_consent, v.text_version, v.consent_ts
       from unnest(
         ${fresh.map((s) => s.anonymousId)}::text[],
         ${fresh.map((s) => s.email ?? null)}::text[],
         ${fresh.map((s) => s.phone ?? null)}::text[],
+        ${fresh.map((s) => s.firstName ?? null)}::text[],
         ${fresh.map((s) => s.emailConsent ?? false)}::boolean[],
         ${fresh.map((s) => s.smsConsent ?? false)}::boolean[],
         ${fresh.map((s) => s.textVersion ?? null)}::text[],
         ${fresh.map((s) => (s.consentTs === undefined ? null : iso(s.consentTs)))}::timestamptz[]
-      ) as v (anonymous_id, email, phone, email_consent, sms_consent, text_version, consent_ts)
+      ) as v (anonymous_id, email, phone, first_name, email_consent, sms_consent, text_version,
+        consent_ts)
       order by v.anonymous_id
       on conflict (store_id, anonymous_id) do nothing
       returning id, anonymous_id
@@ -556,6 +563,8 @@ export async function upsertShoppers(
           then v.email else s.email end,
         phone = case when v.phone is not null and (${newer} or s.phone is null)
           then v.phone else s.phone end,
+        first_name = case when v.first_name is not null and (${newer} or s.first_name is null)
+          then v.first_name else s.first_name end,
         email_consent = case when ${newer} and v.email_consent is not null
           then v.email_consent else s.email_consent end,
         sms_consent = case when ${newer} and v.sms_consent is not null
@@ -568,11 +577,12 @@ export async function upsertShoppers(
         ${existing.map((row) => row.id)}::uuid[],
         ${merging.map((m) => m.email ?? null)}::text[],
         ${merging.map((m) => m.phone ?? null)}::text[],
+        ${merging.map((m) => m.firstName ?? null)}::text[],
         ${merging.map((m) => m.emailConsent ?? null)}::boolean[],
         ${merging.map((m) => m.smsConsent ?? null)}::boolean[],
         ${merging.map((m) => m.textVersion ?? null)}::text[],
         ${merging.map((m) => (m.consentTs === undefined ? null : iso(m.consentTs)))}::timestamptz[]
-      ) as v (id, email, phone, email_consent, sms_consent, text_version, consent_ts)
+      ) as v (id, email, phone, first_name, email_consent, sms_consent, text_version, consent_ts)
       where s.id = v.id
     `.execute(trx);
   }

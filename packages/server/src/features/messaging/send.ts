@@ -93,6 +93,7 @@ interface Claimed {
   kind: 'claimed';
   message: MessageRow;
   to: string;
+  firstName: string | null;
   storeName: string;
   postalAddress: string;
   settings: StoreSettings;
@@ -221,6 +222,7 @@ async function claimMessage(
     kind: 'claimed',
     message: { ...message, attempt: message.attempt + 1 },
     to: shopper.email,
+    firstName: shopper.first_name,
     storeName: store.name,
     postalAddress: store.postal_address,
     settings,
@@ -257,7 +259,7 @@ async function deliver(deps: SendDeps, conn: Conn, claim: Claimed): Promise<Send
   try {
     rendered = await renderEmail(claim.template, {
       store: { name: claim.storeName, postalAddress: claim.postalAddress },
-      shopper: { firstName: null },
+      shopper: { firstName: claim.firstName },
       cart: {
         currency: claim.cart.currency,
         subtotalMinor: claim.cart.valueMinor,
