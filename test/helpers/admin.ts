@@ -1,8 +1,7 @@
 import type { buildApp, Store } from '@winback/server';
 import type { TrackedEvent } from '@winback/shared';
-import WebSocketClient from 'ws';
 import { batch } from './ingest.js';
-import { converse, type Upgrade } from './websocket.js';
+import { openWebSocket, type Upgrade } from './websocket.js';
 
 type App = Awaited<ReturnType<typeof buildApp>>;
 
@@ -44,30 +43,7 @@ export function openAdminFeed(
   url: string,
   headers: { origin?: string; cookie?: string },
 ): Promise<Upgrade> {
-  const socket = new WebSocketClient(url, {
-    ...(headers.origin === undefined ? {} : { origin: headers.origin }),
-    headers: headers.cookie === undefined ? {} : { cookie: headers.cookie },
-  });
-  const conversation = converse(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve({ opened: true, conversation }));
-    socket.once('unexpected-response', (_request, response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      response.on('end', () =>
-        resolve({
-          opened: false,
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body,
-        }),
-      );
-    });
-    socket.once('error', (error: Error) => reject(error));
-  });
+  return openWebSocket(url, headers.origin, headers.cookie);
 }
 
 /** Sends events through `/v1/collect` as a storefront of `store` would; resolves on the ack. */

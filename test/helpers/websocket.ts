@@ -47,9 +47,12 @@ export type Upgrade =
   | { opened: true; conversation: Conversation }
   | { opened: false; status: number; headers: Record<string, unknown>; body: string };
 
-/** Opens a real WebSocket to `url`, sending `origin` (none when undefined). */
-export function openWebSocket(url: string, origin?: string): Promise<Upgrade> {
-  const socket = new WebSocketClient(url, origin === undefined ? {} : { origin });
+/** Opens a real WebSocket to `url`, sending `origin` and `cookie` (none when undefined). */
+export function openWebSocket(url: string, origin?: string, cookie?: string): Promise<Upgrade> {
+  const socket = new WebSocketClient(url, {
+    ...(origin === undefined ? {} : { origin }),
+    ...(cookie === undefined ? {} : { headers: { cookie } }),
+  });
   const conversation = converse(socket);
   return new Promise((resolve, reject) => {
     socket.once('open', () => resolve({ opened: true, conversation }));
