@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batch, eventId } from './helpers/ingest.js';
 import { type MailSink, type ReceivedMail, startMailSink } from './helpers/mail-sink.js';
+import { purchaseOf, until } from './helpers/recovery.js';
 import { needs, useFreshDatabase } from './helpers/services.js';
 
 // The recovery loop end to end through the public endpoints: events in over /v1/collect, the
@@ -156,19 +157,7 @@ describe.skipIf(!pgUrl)('the recovery loop', () => {
     return { anonymousId, cartId, email, events };
   }
 
-  function purchase(anonymousId: string, cartId: string): TrackedEvent {
-    return {
-      id: eventId(),
-      ts: Date.now(),
-      sessionId: `session_${anonymousId}`,
-      anonymousId,
-      cartId,
-      type: 'order_completed',
-      orderId: `order-${randomUUID()}`,
-      value: 4300,
-      currency: 'EUR',
-    };
-  }
+  const purchase = (anonymousId: string, cartId: string) => purchaseOf(anonymousId, cartId, 4300);
 
   async function mailTo(email: string): Promise<ReceivedMail> {
     for (;;) {
@@ -527,8 +516,3 @@ describe.skipIf(!pgUrl)('the recovery loop', () => {
     });
   }
 });
-
-/** Polls a condition until it holds; the test's own timeout bounds it. */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
-}

@@ -116,7 +116,7 @@ export function leftCart(origin: string, options: { anonymousId?: string } = {})
 }
 
 /** The `order_completed` of a browser, for `cartId` (which may be a cart never seen before). */
-export function purchaseOf(anonymousId: string, cartId: string): TrackedEvent {
+export function purchaseOf(anonymousId: string, cartId: string, value = 3600): TrackedEvent {
   return {
     id: eventId(),
     ts: Date.now(),
@@ -125,7 +125,7 @@ export function purchaseOf(anonymousId: string, cartId: string): TrackedEvent {
     cartId,
     type: 'order_completed',
     orderId: `order-${randomUUID()}`,
-    value: 3600,
+    value,
     currency: 'EUR',
   };
 }
