@@ -19,6 +19,8 @@ export interface RestartableServer {
   ingested(transport: 'ws' | 'http', outcome?: 'stored' | 'duplicate'): Promise<number>;
   /** The running app's ingest frame counter (`winback_ingest_frames_total`) for acked frames. */
   ackedFrames(transport: 'ws' | 'http'): Promise<number>;
+  /** The running app's refused frames (`winback_ingest_frames_total`) for one nack reason. */
+  nackedFrames(transport: 'ws' | 'http', reason: string): Promise<number>;
 }
 
 export async function restartableServer(databaseUrl: string): Promise<RestartableServer> {
@@ -67,6 +69,8 @@ export async function restartableServer(databaseUrl: string): Promise<Restartabl
       metric('winback_ingest_events_total', { transport, outcome }),
     ackedFrames: (transport) =>
       metric('winback_ingest_frames_total', { transport, outcome: 'ack' }),
+    nackedFrames: (transport, reason) =>
+      metric('winback_ingest_frames_total', { transport, outcome: reason }),
   };
 }
 
