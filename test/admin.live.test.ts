@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { buildApp, createStore, loadConfig, type Store } from '@winback/server';
+import { buildApp, createStore, loadConfig, revokeStore, type Store } from '@winback/server';
 import { createDb, type Db, migrateToLatest } from '@winback/server/db';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -18,8 +18,14 @@ type App = Awaited<ReturnType<typeof buildApp>>;
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** A listening app; `feed` is the live feed's ws:// URL. */
-async function startNode(env: Record<string, string>): Promise<{ app: App; feed: string }> {
-  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: ADMIN_ORIGIN, ...env }));
+async function startNode(
+  env: Record<string, string>,
+  options: Parameters<typeof buildApp>[1] = {},
+): Promise<{ app: App; feed: string }> {
+  const app = await buildApp(
+    loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: ADMIN_ORIGIN, ...env }),
+    options,
+  );
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, feed: `${address.replace(/^http/, 'ws')}/admin/live` };
 }
@@ -234,6 +240,30 @@ describe.skipIf(!pgUrl)('admin live feed (one node, in-process bus)', () => {
     feed.socket.close();
     await feed.closed;
     await expect.poll(() => node.app.live.watched(store.id), { timeout: 10_000 }).toBe(false);
+  });
+
+  it('closes an open feed once its store is revoked, though the revocation came from elsewhere', async () => {
+    // A node that checks its feeds' sessions often; the revocation is a plain database write,
+    // as `winback store revoke` makes from its own process.
+    const quick = await startNode({ DATABASE_URL: database.url }, { liveHeartbeatMs: 100 });
+    try {
+      const revoked = await storeWithAdmin(db, quick.app, 'Revoked live');
+      const kept = await storeWithAdmin(db, quick.app, 'Kept live');
+      const feed = await follow(quick.feed, revoked.cookie);
+      const keptFeed = await follow(quick.feed, kept.cookie);
+      await revokeStore(db, revoked.store.id);
+      expect(await feed.closed).toEqual({ code: 4401, reason: 'session ended' });
+
+      // The other store's feed keeps following.
+      await collect(quick.app, kept.store, [cartEvent('still-watched')]);
+      expect(await keptFeed.next()).toMatchObject({
+        t: 'cart',
+        cart: { externalId: 'still-watched' },
+      });
+      keptFeed.socket.close();
+    } finally {
+      await quick.app.close();
+    }
   });
 });
 

@@ -41,6 +41,11 @@ export interface AppOptions {
   storefrontVariables?: Readonly<Record<string, string>>;
   /** Captured mails the admin page shows (the demo's SMTP capture). */
   mailbox?: CapturedMailbox;
+  /**
+   * How often open admin live feeds are pinged and their sessions re-checked (default 30 s), so
+   * a feed of a revoked store or an ended session closes within about that.
+   */
+  liveHeartbeatMs?: number;
 }
 
 /**
@@ -101,6 +106,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     publicUrl: config.publicUrl,
     live: app.live,
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    ...(options.liveHeartbeatMs ? { heartbeatMs: options.liveHeartbeatMs } : {}),
   });
   await app.register(sdkFeature);
   if (options.storefrontDir) {

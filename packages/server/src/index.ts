@@ -36,6 +36,13 @@ export {
 export { type JobContext, type JobModule, type JobRunner, startJobs } from './jobs.js';
 export { createLogger, scrub } from './logger.js';
 export {
+  type BusMessage,
+  createLiveBus,
+  type LiveBus,
+  type LiveBusOptions,
+  type LiveMessage,
+} from './plugins/live.js';
+export {
   createQueue,
   createReconciler,
   type DueJob,

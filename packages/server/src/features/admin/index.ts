@@ -6,6 +6,7 @@ import { defaultLoginLimits, type LoginLimits, registerAuth } from './auth.js';
 import { registerLiveFeed } from './live.js';
 import { defaultFeedLimits, type FeedLimits } from './live-socket.js';
 import { adminPage } from './page.js';
+import { standingSessions } from './sessions.js';
 
 export { type AdminPrincipal, adminOf, SESSION_COOKIE } from './auth.js';
 export { liveCartUpdates } from './live.js';
@@ -104,6 +105,7 @@ export const adminFeature: FastifyPluginAsync<AdminFeatureOptions> = async (app,
     ownOrigin: url.origin,
     heartbeatMs,
     feedLimits: options.feedLimits ?? defaultFeedLimits,
+    sessionCheck: (ids) => standingSessions(app.db, ids),
   });
   await app.register(adminPage, options.mailbox ? { mailbox: options.mailbox } : {});
   // Admin API routes register here, inside this scope, behind `app.requireAdmin`.

@@ -155,4 +155,36 @@ describe('live feed heartbeat', () => {
     expect(vi.getTimerCount()).toBe(0);
     expect(heartbeat.size).toBe(0);
   });
+
+  it('closes the feeds whose session no longer stands, and keeps all when the check fails', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let standing: string[] | Error = ['s1'];
+    const asked: string[][] = [];
+    const heartbeat = createHeartbeat(1000, Date.now, async (ids) => {
+      asked.push([...ids].sort());
+      if (standing instanceof Error) throw standing;
+      return new Set(standing);
+    });
+    const kept = fakeSocket().socket;
+    const alsoKept = fakeSocket().socket;
+    const revoked = fakeSocket().socket;
+    const keep = heartbeat.watch(kept, 1_000_000, 's1');
+    const keepToo = heartbeat.watch(alsoKept, 1_000_000, 's1');
+    const gone = heartbeat.watch(revoked, 1_000_000, 's2');
+
+    standing = new Error('database unavailable');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toEqual([['s1', 's2']]);
+    expect(revoked.closedWith).toBeUndefined();
+
+    for (const watch of [keep, keepToo, gone]) watch.pong();
+    standing = ['s1'];
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toHaveLength(2);
+    expect(revoked.closedWith).toEqual([CLOSE_SESSION_ENDED, 'session ended']);
+    expect(kept.closedWith).toBeUndefined();
+    expect(alsoKept.closedWith).toBeUndefined();
+    expect(heartbeat.size).toBe(2);
+    heartbeat.stop();
+  });
 });

@@ -131,22 +131,61 @@ export interface Watch {
 }
 
 export interface Heartbeat {
-  watch(socket: FeedSocket, expiresAt: number): Watch;
+  /** Watches a socket of one admin session until `expiresAt` (ms since the epoch). */
+  watch(socket: FeedSocket, expiresAt: number, sessionId?: string): Watch;
   /** How many sockets are watched. */
   readonly size: number;
   stop(): void;
 }
 
 /**
+ * Which of these sessions still stand (not signed out, not expired, store not revoked). A
+ * rejection (the database is away) leaves every feed open until the next beat.
+ */
+export type SessionCheck = (sessionIds: readonly string[]) => Promise<ReadonlySet<string>>;
+
+/**
  * Pings every watched socket each `intervalMs` and terminates the ones that did not answer the
  * previous ping (a laptop that went to sleep, a dropped network), so dead feeds do not stay
- * subscribed for ever; also closes a feed whose session has expired. One timer for all sockets,
- * running only while there is one.
+ * subscribed for ever; also closes a feed whose session has expired and, with `check`, one whose
+ * session ended some other way (its store revoked, say, from another process). One timer for all
+ * sockets, running only while there is one; at most one check in flight.
  */
-export function createHeartbeat(intervalMs: number, now: () => number = Date.now): Heartbeat {
-  const watched = new Map<FeedSocket, { expiresAt: number; alive: boolean }>();
+export function createHeartbeat(
+  intervalMs: number,
+  now: () => number = Date.now,
+  check?: SessionCheck,
+): Heartbeat {
+  const watched = new Map<
+    FeedSocket,
+    { expiresAt: number; alive: boolean; sessionId: string | undefined }
+  >();
   let timer: ReturnType<typeof setInterval> | undefined;
+  let checking = false;
 
+  const recheck = (): void => {
+    if (!check || checking) return;
+    const ids = new Set<string>();
+    for (const state of watched.values()) if (state.sessionId) ids.add(state.sessionId);
+    if (ids.size === 0) return;
+    checking = true;
+    check([...ids]).then(
+      (standing) => {
+        checking = false;
+        for (const [socket, state] of watched) {
+          if (!state.sessionId || !ids.has(state.sessionId) || standing.has(state.sessionId)) {
+            continue;
+          }
+          watched.delete(socket);
+          socket.close(CLOSE_SESSION_ENDED, 'session ended');
+        }
+        if (watched.size === 0) stopTimer();
+      },
+      () => {
+        checking = false;
+      },
+    );
+  };
   const beat = (): void => {
     const at = now();
     for (const [socket, state] of watched) {
@@ -161,6 +200,7 @@ export function createHeartbeat(intervalMs: number, now: () => number = Date.now
         socket.ping();
       }
     }
+    recheck();
     if (watched.size === 0) stopTimer();
   };
   const stopTimer = (): void => {
@@ -169,8 +209,8 @@ export function createHeartbeat(intervalMs: number, now: () => number = Date.now
   };
 
   return {
-    watch(socket, expiresAt) {
-      const state = { expiresAt, alive: true };
+    watch(socket, expiresAt, sessionId) {
+      const state = { expiresAt, alive: true, sessionId };
       watched.set(socket, state);
       if (timer === undefined) {
         timer = setInterval(beat, intervalMs);

@@ -10,6 +10,7 @@ import {
   createHeartbeat,
   type FeedLimits,
   type Heartbeat,
+  type SessionCheck,
 } from './live-socket.js';
 
 /** Close code when the bus could not subscribe: a server-side failure, reconnect later. */
@@ -43,6 +44,8 @@ export interface LiveFeedOptions {
   ownOrigin: string;
   heartbeatMs: number;
   feedLimits: FeedLimits;
+  /** Which sessions still stand; feeds of the others are closed at the next heartbeat. */
+  sessionCheck?: SessionCheck;
 }
 
 /**
@@ -52,7 +55,7 @@ export interface LiveFeedOptions {
  * the client sends is ignored.
  */
 export function registerLiveFeed(app: FastifyInstance, options: LiveFeedOptions): void {
-  const heartbeat = createHeartbeat(options.heartbeatMs);
+  const heartbeat = createHeartbeat(options.heartbeatMs, Date.now, options.sessionCheck);
   app.addHook('onClose', async () => heartbeat.stop());
   app.route({
     method: 'GET',
@@ -76,7 +79,7 @@ function follow(
   log: FastifyBaseLogger,
 ): void {
   const feed = createFeed(socket, options.feedLimits);
-  const watch = heartbeat.watch(socket, admin.expiresAt.getTime());
+  const watch = heartbeat.watch(socket, admin.expiresAt.getTime(), admin.sessionId);
   const unsubscribe = options.live.subscribe(admin.storeId, (message) => {
     if (message.t !== 'session_ended') feed.push(message);
     else if (message.sessionId === admin.sessionId) {

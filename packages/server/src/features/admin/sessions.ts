@@ -80,6 +80,26 @@ export async function findAdminSession(db: Db, token: string): Promise<AdminSess
 }
 
 /**
+ * Which of these sessions still stand: not signed out, not expired, their store not revoked.
+ * Open live feeds are checked with it, since a store can be revoked from another process.
+ */
+export async function standingSessions(
+  db: Db,
+  sessionIds: readonly string[],
+): Promise<Set<string>> {
+  if (sessionIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('admin_sessions as s')
+    .innerJoin('stores as st', 'st.id', 's.store_id')
+    .select('s.id')
+    .where('s.id', '=', sql<string>`any(${[...sessionIds]}::uuid[])`)
+    .where('s.expires_at', '>', sql<Date>`now()`)
+    .where('st.revoked_at', 'is', null)
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
  * Ends the session a token belongs to, expired or not, and records the sign-out in the audit
  * log. Returns the ended session, or undefined when there was none.
  */
