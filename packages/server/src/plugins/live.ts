@@ -55,9 +55,10 @@ export interface LiveBus extends LivePublisher {
   /** Calls `listener` with every message published for `storeId` from now on, on any node. */
   subscribe(storeId: string, listener: (message: BusMessage) => void): Unsubscribe;
   /**
-   * Whether a publish for `storeId` may reach anyone: false in local mode when no admin of the
-   * store is connected, so publishers can skip building messages. Always true with Redis,
-   * where the watchers may be on other nodes.
+   * Whether a publish for `storeId` may reach anyone, so publishers can skip building messages:
+   * false when no admin of the store is connected. With Redis, where the watchers may be on
+   * other nodes, the answer comes from Redis (`PUBSUB NUMSUB`) and "nobody" is trusted for
+   * `watchCheckMs`; a new feed says `ready` only after that long, so it misses nothing.
    */
   watched(storeId: string): boolean;
   /** Closes the feeds of one admin session, on every node (after logout). */
@@ -71,11 +72,15 @@ export interface LiveBusOptions {
   /** Channel prefix (the queue prefix), so deployments can share one Redis. */
   prefix: string;
   logger: FastifyBaseLogger;
+  /** With Redis: how long an answer "nobody watches this store" is trusted (default 1 s). */
+  watchCheckMs?: number;
 }
 
 /** Publishes held while the first connection to Redis is being made; more are dropped. */
 const MAX_HELD_BEFORE_READY = 1_000;
 const MAX_ID_LENGTH = 200;
+/** Stores whose watch state is remembered; past this the memory starts again. */
+const MAX_REMEMBERED_STORES = 10_000;
 
 /**
  * Makes the bus: Redis pub/sub when `redisUrl` is set (one publishing connection, opened now,
@@ -94,8 +99,12 @@ export function createLiveBus(options: LiveBusOptions): LiveBus {
   if (typeof options.prefix !== 'string' || options.prefix.length === 0) {
     throw new Error('live bus: option "prefix" must be a non-empty string');
   }
+  const watchCheckMs = options.watchCheckMs ?? 1_000;
+  if (!Number.isInteger(watchCheckMs) || watchCheckMs < 0) {
+    throw new Error('live bus: option "watchCheckMs" must be a non-negative integer');
+  }
   return options.redisUrl
-    ? redisBus(options.redisUrl, options.prefix, options.logger)
+    ? redisBus(options.redisUrl, options.prefix, options.logger, watchCheckMs)
     : localBus(options.logger);
 }
 
@@ -155,7 +164,12 @@ interface Channel {
   ready: Promise<void>;
 }
 
-function redisBus(redisUrl: string, prefix: string, log: FastifyBaseLogger): LiveBus {
+function redisBus(
+  redisUrl: string,
+  prefix: string,
+  log: FastifyBaseLogger,
+  watchCheckMs: number,
+): LiveBus {
   const channelOf = (storeId: string) => `${prefix}:live:{${storeId}}`;
   // Publishing must never queue without bound while Redis is away: no offline queue, no
   // retries, and a warning once per outage. What cannot be published is dropped.
@@ -196,6 +210,36 @@ function redisBus(redisUrl: string, prefix: string, log: FastifyBaseLogger): Liv
     else failed(new Error('not connected'));
   };
 
+  // Whether anyone watches a store, as Redis last said: an answer "nobody" holds until
+  // `watchCheckMs` after the question was sent. A feed that subscribes later says `ready` only
+  // `watchCheckMs` after Redis confirmed its channel, by when every such answer has lapsed.
+  const watchers = new Map<string, { watched: boolean; until: number }>();
+  const asking = new Set<string>();
+  const ask = (storeId: string): void => {
+    if (asking.has(storeId) || publisher.status !== 'ready') return;
+    asking.add(storeId);
+    const askedAt = performance.now();
+    publisher.pubsub('NUMSUB', channelOf(storeId)).then(
+      (reply) => {
+        asking.delete(storeId);
+        if (watchers.size >= MAX_REMEMBERED_STORES) watchers.clear();
+        const count = Number((reply as unknown[])[1]);
+        watchers.set(storeId, { watched: !(count === 0), until: askedAt + watchCheckMs });
+      },
+      () => {
+        asking.delete(storeId);
+      },
+    );
+  };
+  const watched = (storeId: string): boolean => {
+    if (closed) return false;
+    const known = watchers.get(storeId);
+    if (known && performance.now() < known.until) return known.watched;
+    ask(storeId);
+    // Until Redis answers, someone may be watching.
+    return true;
+  };
+
   // One subscribing connection per process, made when the first admin connects here. It waits
   // for Redis and resubscribes its channels after a reconnect (ioredis does both).
   let subscriber: Redis | undefined;
@@ -231,14 +275,16 @@ function redisBus(redisUrl: string, prefix: string, log: FastifyBaseLogger): Liv
 
   return {
     publish(storeId, ...messages) {
-      publishRaw(storeId, sanitize(messages, log));
+      if (watched(storeId)) publishRaw(storeId, sanitize(messages, log));
     },
     subscribe(storeId, listener) {
       const name = channelOf(storeId);
       let channel = channels.get(name);
       if (!channel) {
         const connection = subscriberConnection();
-        const ready = connection.subscribe(name).then(() => undefined);
+        const ready = connection
+          .subscribe(name)
+          .then(() => new Promise<void>((resolve) => setTimeout(resolve, watchCheckMs)));
         // Watched by every listener's `ready`; this keeps an unwatched failure from being
         // reported as unhandled.
         ready.catch(() => {});
@@ -256,7 +302,7 @@ function redisBus(redisUrl: string, prefix: string, log: FastifyBaseLogger): Liv
       };
       return Object.assign(unsubscribe, { ready: joined.ready });
     },
-    watched: () => !closed,
+    watched,
     endSession(storeId, sessionId) {
       publishRaw(storeId, [{ t: 'session_ended', sessionId }]);
     },
