@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { onsiteRules } from '../../domain/onsite.js';
 import { cartRestore } from '../../domain/restore-url.js';
 
 /*
@@ -62,6 +63,8 @@ const fields = {
   locale: z
     .string()
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag like en or de-DE'),
+  /** On-site overlays: which show, for which carts, on which pages, and any discount they offer. */
+  onsite: onsiteRules,
 };
 
 export const defaultStoreSettings: Readonly<StoreSettings> = Object.freeze<StoreSettings>({
@@ -73,6 +76,7 @@ export const defaultStoreSettings: Readonly<StoreSettings> = Object.freeze<Store
   storeUrl: null,
   cartRestore: { kind: 'none' },
   locale: 'en',
+  onsite: onsiteRules.parse({}),
 });
 
 /** A partial settings document as the admin API accepts it: every given key must be valid. */
