@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
+import { minifiedWidget } from './packages/widget/test/minified.js';
 
 const sdkSource = fileURLToPath(new URL('./packages/sdk/src/', import.meta.url));
 const sdkMinified = fileURLToPath(
@@ -36,7 +37,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
-          exclude: ['packages/sdk/**', '**/node_modules/**'],
+          exclude: ['packages/sdk/**', 'packages/widget/**', '**/node_modules/**'],
           environment: 'node',
         },
       },
@@ -56,6 +57,24 @@ export default defineConfig({
           env: { WINBACK_SDK_BUILD: 'minified' },
           // Builds dist/ (all targets) once before the run.
           globalSetup: ['packages/sdk/test/build.ts'],
+        },
+      },
+      // The widget's, the same way: sources, then its minified build.
+      {
+        test: {
+          name: 'widget',
+          include: ['packages/widget/src/**/*.test.ts'],
+          environment: 'happy-dom',
+        },
+      },
+      {
+        plugins: [minifiedWidget()],
+        test: {
+          name: 'widget-min',
+          include: ['packages/widget/src/**/*.test.ts', 'packages/widget/test/**/*.test.ts'],
+          environment: 'happy-dom',
+          env: { WINBACK_WIDGET_BUILD: 'minified' },
+          globalSetup: ['packages/widget/test/build.ts'],
         },
       },
       {
