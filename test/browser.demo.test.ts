@@ -70,7 +70,12 @@ describe.skipIf(!chromium || !pgUrl)('the demo storefront, wired to the sdk', ()
       .poll(async () => (await eventsOf(db, storeId, 'page_view')).length, DELIVERY)
       .toBe(1);
 
+    // The first cart with lines brings in the sdk's lazy part (exit intent), from next to it.
+    const lazyPart = page.waitForResponse((response) =>
+      /\/sdk\/winback-lazy-[0-9a-f]{8}\.js$/.test(response.url()),
+    );
     await page.locator('.product .add').first().click();
+    expect((await lazyPart).status()).toBe(200);
     await page.locator('.product .add').first().click();
     await page.locator('.product .add').nth(1).click();
     await expect

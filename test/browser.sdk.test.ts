@@ -26,7 +26,6 @@ const DELIVERY = { timeout: 45_000, interval: 200 };
 declare global {
   interface Window {
     violations: string[];
-    sdkLoadedAt?: number;
     stepsTracked?: number;
     putInCart(quantity: number): void;
     trackSteps(label: string, count: number, everyMs: number): Promise<number>;
@@ -116,13 +115,26 @@ describe.skipIf(!chromium || !pgUrl)('the sdk in Chromium against the real serve
 
   const countOf = async (store: Store, type: string) => (await eventsOf(db, store.id, type)).length;
 
-  /** Exit intent is armed a second after the sdk starts: wait until the page says it has been. */
-  const armed = (page: Page) =>
-    page.waitForFunction(
-      () => window.sdkLoadedAt !== undefined && performance.now() - window.sdkLoadedAt > 1500,
-      undefined,
-      { polling: 100 },
-    );
+  /**
+   * The URL of the sdk's lazy part (exit intent lives there), once the page has fetched it: ask
+   * before the page can, e.g. in `openShop`'s `prepare`.
+   */
+  const lazyPartFetched = (page: Page): Promise<string> =>
+    page
+      .waitForResponse((response) => /\/sdk\/winback-lazy-[0-9a-f]{8}\.js$/.test(response.url()))
+      .then((response) => response.url());
+
+  /**
+   * Exit intent is armed a second after the lazy part starts watching. Waits until the page has
+   * run the part (importing it again gives that same, evaluated, module, and the sdk's own import
+   * of it was answered first), then moves the page's clock (installed before the page loaded)
+   * past the arming. No wait on a clock.
+   */
+  async function armExitIntent(page: Page, lazyPart: Promise<string>): Promise<void> {
+    // A string, so the test's own transform leaves this `import()` alone.
+    await page.evaluate(`import(${JSON.stringify(await lazyPart)}).then(() => true)`);
+    await page.clock.fastForward(1000);
+  }
 
   it('(1) delivers every event exactly once, in order, across a server restart mid-stream', async () => {
     const store = await newStore('Restart shop');
@@ -255,10 +267,20 @@ describe.skipIf(!chromium || !pgUrl)('the sdk in Chromium against the real serve
     const store = await newStore('Strict shop');
     const httpFramesBefore = await server.ackedFrames('http');
     // The page's own script reports a cart and a checkout (`exercise`); init comes from the tag.
-    const { page, problems, response } = await openShop(store, { csp: '1', exercise: '1' });
+    // The cart brings in the sdk's lazy part, an ES module from the Winback server.
+    let lazyPart: Promise<string> | undefined;
+    const { page, problems, response } = await openShop(
+      store,
+      { csp: '1', exercise: '1' },
+      async (page) => {
+        await page.clock.install();
+        lazyPart = lazyPartFetched(page);
+      },
+    );
     expect(response?.headers()['content-security-policy']).toContain('trusted-types');
+    expect((await lazyPart)?.startsWith(`${server.url}/sdk/winback-lazy-`)).toBe(true);
 
-    await armed(page);
+    await armExitIntent(page, lazyPart as Promise<string>);
     await page.mouse.move(640, 360);
     await page.mouse.move(640, 2, { steps: 5 });
     await page.mouse.move(640, -20);
@@ -293,10 +315,12 @@ describe.skipIf(!chromium || !pgUrl)('the sdk in Chromium against the real serve
 
   it('(6) reports exit intent on a real mouse leave through the top, not through a side', async () => {
     const store = await newStore('Exit shop');
-    const { page } = await openShop(store);
-    // Exit intent only counts while the cart has something in it.
+    const { page } = await openShop(store, {}, (page) => page.clock.install());
+    // Exit intent only counts while the cart has something in it; the first cart with lines
+    // brings in the sdk's lazy part, which watches for it.
+    const lazyPart = lazyPartFetched(page);
     await page.evaluate(() => window.putInCart(1));
-    await armed(page);
+    await armExitIntent(page, lazyPart);
 
     // Out through the left edge, and out through the right one.
     await page.mouse.move(640, 360);

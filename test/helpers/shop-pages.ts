@@ -6,8 +6,8 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const fixtures = fileURLToPath(new URL('../fixtures/sdk/', import.meta.url));
-/** The sdk's script-tag build, for a store that hosts the file itself. */
-const sdkBundle = fileURLToPath(new URL('../../packages/sdk/dist/winback.js', import.meta.url));
+/** The sdk's script-tag build and its lazy part, for a store that hosts the files itself. */
+const sdkDist = fileURLToPath(new URL('../../packages/sdk/dist/', import.meta.url));
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -31,14 +31,19 @@ export interface ShopPagesOptions {
 
 /**
  * A store on its own origin, as real stores are: serves the test pages in `test/fixtures/sdk/`
- * (HTML filled from `%NAME%` templates) and a self-hosted copy of the sdk at `/winback.js`.
+ * (HTML filled from `%NAME%` templates) and a self-hosted copy of the sdk at `/winback.js` (with
+ * its lazy part beside it).
  */
 export async function startShopPages(options: ShopPagesOptions): Promise<ShopPages> {
   const sockets = new Set<Socket>();
   const server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const name = url.pathname === '/' ? 'page.html' : url.pathname.slice(1);
-    const file = name === 'winback.js' ? sdkBundle : join(fixtures, name);
+    // The store hosts the sdk's files itself: winback.js and the lazy part it loads from its folder.
+    const file =
+      name === 'winback.js' || /^winback-lazy-[0-9a-f]{8}\.js$/.test(name)
+        ? join(sdkDist, name)
+        : join(fixtures, name);
     const type = contentTypes[extname(file)];
     if (!/^[\w.-]+$/.test(name) || !type) {
       response.writeHead(404).end();

@@ -1,24 +1,36 @@
 import type { EventType } from '@winback/shared';
 import { cartFilled, cartId, cartTotals, clearCart, loadCart, updateCart } from './cart.js';
-import { endpoints, sensitivityFactor } from './config.js';
-import { identifyShopper, loadConsent, setConsent } from './consent.js';
+import { endpoints } from './config.js';
 import { deviceContext, pageContext } from './context.js';
-import { watchExitIntent } from './exit-intent.js';
 import { anonymousId, loadIds, sessionId, ulid } from './ids.js';
+import { type LazyPart, loadLazy } from './lazy.js';
 import { enqueue, loadQueue } from './queue.js';
 import { guard, listen, unlisten, warn } from './safe.js';
-import { closeTransport, openTransport, pump } from './transport.js';
+import { persist, read } from './storage.js';
+import { closeTransport, on, openTransport, pump } from './transport.js';
 import type { Cart, Consent, Identity, InitOptions, TrackArgs, TrackProps } from './types.js';
 
-export { on } from './transport.js';
+export { on };
 
 // The page-wide sdk: one per page, as the script tag makes it. Calls made before `init` wait
 // for it (up to 100), so a page can report its cart from whatever code runs first. After
 // `init`, every call is guarded: a problem becomes a warning, never an exception.
+//
+// What most pages never need is in the lazy part (`entrypoints/lazy.ts`), loaded the first time
+// a page needs it: exit intent once the cart has lines (or on every page with `exitIntent:
+// 'always'`), consent and identify when the site calls them (or the browser sends Global Privacy
+// Control), the HTTP fallback when the socket cannot open. A `consent()` or `identify()` call
+// waits for it, and every call after it waits behind it, so events keep the order of the calls.
 
-let started = false;
-/** Calls made before `init`, by command name. */
-const early: [string, unknown[]][] = [];
+/** `init`'s options; set once the sdk has started. */
+let options: InitOptions | undefined;
+/** Calls waiting for `init`, or behind a call that waits for the lazy part: run in order. */
+const waiting: [string, unknown[]][] = [];
+/** A call waits for the lazy part. */
+let blocked = false;
+let loadPart = loadLazy;
+let loading: Promise<LazyPart | undefined> | undefined;
+/** Re-arms exit intent (a new page of a single-page app); the lazy part sets it. */
 let rearm = () => {};
 
 /**
@@ -41,11 +53,64 @@ function send(type: EventType, fields: object): void {
 
 const pageView = () => send('page_view', { page: pageContext(), device: deviceContext() });
 
+/**
+ * The lazy part, loaded the first time something needs it and then linked to the core, which
+ * reads the stored consent and starts watching for exit intent. A failed load warns (W14) and
+ * gives nothing; the next need tries again.
+ */
+const lazy = (): Promise<LazyPart | undefined> =>
+  (loading ||= loadPart().then(
+    (part) => {
+      rearm = part.link(
+        [warn, listen, persist, read],
+        guard(send),
+        options as InitOptions,
+        cartFilled,
+      );
+      return part;
+    },
+    (error): undefined => {
+      loading = undefined;
+      warn(14, error);
+    },
+  ));
+
+/**
+ * Loads the lazy part as soon as it is sure to be needed: for exit intent on every page, or once
+ * the cart has lines; for the consent_changed that Global Privacy Control may call for.
+ */
+function preload(): void {
+  const { exitIntent } = options as InitOptions;
+  if (
+    exitIntent === 'always' ||
+    (exitIntent !== false && cartFilled()) ||
+    (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl
+  ) {
+    lazy();
+  }
+}
+
+/**
+ * Runs a command of the lazy part once the part is here, and then the calls made meanwhile, in
+ * order. Without the part (it failed to load) the command is dropped: W14 has said so.
+ */
+function later(name: 'identify' | 'consent', args: unknown[]): void {
+  blocked = true;
+  lazy().then((part) => {
+    blocked = false;
+    if (part) guard(part[name] as (...args: unknown[]) => void)(...args);
+    replay();
+  });
+}
+
 /** What each command does once the sdk has started (`call` guards it). */
 const commands: Record<string, (...args: never[]) => void> = {
   cart(snapshot: Cart) {
     const fields = updateCart(snapshot);
-    if (fields) send('cart_updated', fields);
+    if (fields) {
+      send('cart_updated', fields);
+      preload();
+    }
   },
   track(type: keyof TrackProps, props?: object) {
     if (type === 'page_view') {
@@ -55,20 +120,24 @@ const commands: Record<string, (...args: never[]) => void> = {
       // Contact details must go through identify(), where consent is checked.
       warn(6, type);
     } else {
-      send(type, type === 'checkout_started' ? { ...cartTotals(), ...props } : { ...props });
+      send(type, { ...(type === 'checkout_started' && cartTotals()), ...props });
       // The order is attributed to this cart; the next cart is a new one.
       if (type === 'order_completed') clearCart();
     }
   },
-  identify: identifyShopper,
-  consent(flags: Consent) {
-    setConsent(flags, 'site');
-  },
+  identify: (...args) => later('identify', args),
+  consent: (...args) => later('consent', args),
 };
+
+/** Runs the calls that waited, in order (one may make the rest wait again). */
+function replay(): void {
+  for (const [name, args] of waiting.splice(0)) call(name, args);
+}
 
 /**
  * Runs the command `name` (`cart`, `track`, `identify` or `consent`) with `args`: guarded once
- * `init` has run, queued until then (up to 100 calls). An unknown name warns (W5).
+ * `init` has run, queued until then (up to 100 calls), and behind a call that waits for the lazy
+ * part. An unknown name warns (W5).
  *
  * @example
  *   call('track', ['checkout_started']);
@@ -76,8 +145,8 @@ const commands: Record<string, (...args: never[]) => void> = {
 export function call(name: string, args: unknown[]): void {
   const command = commands[name];
   if (!command) warn(5, name);
-  else if (started) guard(command)(...(args as never[]));
-  else if (early.length < 100) early.push([name, args]);
+  else if (options && !blocked) guard(command)(...(args as never[]));
+  else if (waiting.length < 100) waiting.push([name, args]);
 }
 
 /**
@@ -89,34 +158,30 @@ export function call(name: string, args: unknown[]): void {
  *   import { init } from '@winback/sdk';
  *   init({ key: 'pk_live_abc123def456ghi789jkl0', endpoint: 'https://winback.example.com' });
  */
-export function init(options: InitOptions): void {
-  if (started) {
+export function init(initOptions: InitOptions): void {
+  if (options) {
     warn(3);
     return;
   }
-  const urls = endpoints(options);
-  const { exitIntent = 'cart' } = options;
-  started = true;
+  const urls = endpoints(initOptions);
+  options = initOptions;
   guard(() => {
     loadIds();
     loadCart();
-    loadQueue(`wb_q_${options.key}`);
-    openTransport(urls);
-    loadConsent(send);
-    if (exitIntent) {
-      rearm = watchExitIntent(
-        guard((signal) => send('exit_intent', { signal })),
-        sensitivityFactor(options.sensitivity),
-        () => exitIntent === 'always' || cartFilled(),
-      );
-    }
-    // A page restored from the back-forward cache is a new visit to it.
-    listen<PageTransitionEvent>(window, 'pageshow', (event) => {
-      if (event.persisted) call('track', ['page_view']);
-    });
-    if (options.pageView !== false) pageView();
+    loadQueue(`wb_q_${initOptions.key}`);
+    openTransport(
+      urls,
+      lazy,
+      // A page restored from the back-forward cache is a new visit to it.
+      () => call('track', ['page_view']),
+    );
+    preload();
+    // The server's overlay commands go to the widget, which the lazy part loads.
+    if (initOptions.overlays !== false)
+      on('command', (command) => lazy().then((part) => part?.overlay(command)));
+    if (initOptions.pageView !== false) pageView();
   })();
-  for (const [name, args] of early.splice(0)) call(name, args);
+  replay();
 }
 
 /**
@@ -166,9 +231,20 @@ export const consent = (flags: Consent): void => call('consent', [flags]);
 
 /** Stops the sdk and removes its listeners, so `init` may run again (tests, teardown). */
 export function destroy(): void {
-  started = false;
-  early.length = 0;
+  options = loading = undefined;
+  blocked = false;
+  waiting.length = 0;
   rearm = () => {};
   closeTransport();
   unlisten();
 }
+
+/**
+ * Replaces how the lazy part loads (tests: a part that comes late, or never). `destroy()` first.
+ *
+ * @example
+ *   loadLazyWith(() => new Promise(() => {})); // never arrives
+ */
+export const loadLazyWith = (load: () => Promise<LazyPart>): void => {
+  loadPart = load;
+};

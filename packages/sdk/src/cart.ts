@@ -51,36 +51,40 @@ interface CartState {
 }
 
 let state: CartState = { lines: [] };
-let before: Quantities = new Map();
 
-/** Makes `next` the last reported cart; throws (changing nothing) if its lines are no pairs. */
+/** Makes `next` the last reported cart. */
 const save = (next: CartState) => {
-  before = new Map(next.lines);
   state = next;
   persist('wb_cart', next);
 };
 
 /** Reads the last reported cart from first-party storage. */
 export function loadCart(): void {
+  const stored = read<CartState>('wb_cart') as CartState;
   try {
-    save(read('wb_cart') as CartState);
+    // Its lines must be what a Map is made of: [lineId, quantity] pairs.
+    state = { ...stored, lines: [...new Map(stored.lines)] };
   } catch {
     // Nothing there, or something else wrote there: start as if there were no cart.
-    save({ lines: [] });
+    state = { lines: [] };
   }
 }
 
 /**
  * The `cart_updated` fields for a new snapshot: the cart (its subtotal computed from the lines
- * when left out) and the changes since the last one. Undefined when nothing changed.
+ * when left out) and the changes since the last one. Undefined when nothing changed, and for an
+ * empty cart that follows no cart with lines (such as the first one a browser sees).
  */
 export function updateCart(cart: Cart): object | undefined {
   const lines = cart.lines;
   const after = quantities(lines);
-  const changes = diffCart(before, after);
+  const changes = diffCart(new Map(state.lines), after);
   const subtotal =
     cart.subtotal ?? lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
-  if (changes.length || subtotal !== state.subtotal || cart.currency !== state.currency) {
+  if (
+    changes.length ||
+    (after.size && (subtotal !== state.subtotal || cart.currency !== state.currency))
+  ) {
     save({
       id: cart.id ?? state.id ?? (lines[0] && ulid()),
       lines: [...after],
@@ -96,7 +100,7 @@ export function updateCart(cart: Cart): object | undefined {
 export const cartId = (): string | undefined => state.id;
 
 /** Whether the last reported cart had lines. */
-export const cartFilled = (): boolean => before.size > 0;
+export const cartFilled = (): boolean => state.lines.length > 0;
 
 /** The last cart's subtotal and currency: what `checkout_started` defaults to. */
 export const cartTotals = () => ({ value: state.subtotal, currency: state.currency });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpoints, sensitivityFactor } from './config.js';
+import { endpoints } from './config.js';
 import type { InitOptions } from './types.js';
 
 const key = 'pk_live_0123456789abcdef';
@@ -34,16 +34,5 @@ describe('endpoints', () => {
         /\[winback\] init: bad endpoint/,
       );
     }
-  });
-});
-
-describe('sensitivityFactor', () => {
-  it('scales exit-intent thresholds', () => {
-    expect([
-      sensitivityFactor('low'),
-      sensitivityFactor('normal'),
-      sensitivityFactor('high'),
-    ]).toEqual([0.5, 1, 2]);
-    expect(sensitivityFactor(undefined)).toBe(1);
   });
 });

@@ -16,18 +16,14 @@ export function endpoints(options: InitOptions): [stream: string, collect: strin
   const { key, endpoint } = options || ({} as InitOptions);
   // The key's alphabet needs no URL encoding.
   if (!/^pk_[\w-]{8,}$/.test(key)) throw bad('key');
-  let url: URL;
+  let root = '';
   try {
-    url = new URL(endpoint, location as unknown as string);
-    if (!endpoint || !/^https?:/.test(url.href)) throw 0;
-  } catch {
-    throw bad('endpoint');
-  }
-  // `https://host/base/` → `https://host/base/v1/`; the WebSocket URL swaps `http` for `ws`.
-  const root = `${url.origin}${url.pathname.replace(/\/$/, '')}/v1/`;
+    const url = new URL(endpoint, location as unknown as string);
+    // `https://host/base/` → `https://host/base/v1/`; the WebSocket URL swaps `http` for `ws`.
+    if (endpoint && /^https?:/.test(url.href)) {
+      root = `${url.origin}${url.pathname.replace(/\/?$/, '/v1/')}`;
+    }
+  } catch {}
+  if (!root) throw bad('endpoint');
   return [`ws${root.slice(4)}stream?key=${key}`, `${root}collect?key=${key}`];
 }
-
-/** Exit-intent threshold multiplier for `init`'s `sensitivity`. */
-export const sensitivityFactor = (sensitivity: InitOptions['sensitivity']): number =>
-  sensitivity === 'low' ? 0.5 : sensitivity === 'high' ? 2 : 1;

@@ -10,17 +10,22 @@ const AT = /@|%(25)*40/i;
 /**
  * The URL without what may identify the shopper: query parameters with a personal-sounding
  * name or an email-like value, path segments holding an email, user info and the fragment
- * (tokens travel there). Returns '' for anything but http(s).
+ * (tokens travel there). Returns '' for anything but http(s). The UTM parameters it keeps go
+ * into `utm`, when given.
  *
  * @example
  *   cleanUrl('https://shop.example/cart?email=a%40b.co&variant=7#token=x');
  *   // 'https://shop.example/cart?variant=7'
  */
-export function cleanUrl(href: string): string {
+export function cleanUrl(href: string, utm: Record<string, string> = {}): string {
   try {
     const url = new URL(href);
     for (const [name, value] of [...url.searchParams]) {
       if (PERSONAL.test(name) || AT.test(name + value)) url.searchParams.delete(name);
+      else {
+        const field = /^utm_(source|medium|campaign|term|content)$/.exec(name)?.[1];
+        if (field) utm[field] = value.slice(0, 200);
+      }
     }
     url.hash = url.username = url.password = '';
     url.pathname = url.pathname.replace(/[^/]*(@|%(25)*40)[^/]*/gi, '-');
@@ -32,13 +37,9 @@ export function cleanUrl(href: string): string {
 
 /** The page as the server may see it: clean URL and referrer, title and UTM parameters. */
 export function pageContext(): PageContext {
-  const utm: Record<string, string> = {};
-  new URL(location as unknown as string).searchParams.forEach((value, name) => {
-    const field = /^utm_(source|medium|campaign|term|content)$/.exec(name)?.[1];
-    if (field && !AT.test(value)) utm[field] = value.slice(0, 200);
-  });
+  const utm = {};
   return {
-    url: cleanUrl(location as unknown as string),
+    url: cleanUrl(location as unknown as string, utm),
     title: document.title.slice(0, 300),
     referrer: cleanUrl(document.referrer),
     utm,

@@ -3,6 +3,7 @@ import {
   ARM_DELAY_MS,
   IDLE_MS,
   SCROLL_UP_PX,
+  sensitivityFactor,
   TOP_EDGE_PX,
   watchExitIntent,
 } from './exit-intent.js';
@@ -179,5 +180,16 @@ describe('touch devices', () => {
     expect(reported).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(reported).toEqual(['idle']);
+  });
+});
+
+describe('sensitivityFactor', () => {
+  it('scales exit-intent thresholds', () => {
+    expect([
+      sensitivityFactor('low'),
+      sensitivityFactor('normal'),
+      sensitivityFactor('high'),
+    ]).toEqual([0.5, 1, 2]);
+    expect(sensitivityFactor(undefined)).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { listen } from './safe.js';
-import type { ExitSignal } from './types.js';
+import type { ExitSignal, InitOptions } from './types.js';
 
 /** Exit intent is ignored in the first second on a page: leaving that early is not leaving a cart. */
 export const ARM_DELAY_MS = 1000;
@@ -10,6 +10,10 @@ export const SCROLL_UP_PX = 200;
 export const SCROLL_WINDOW_MS = 400;
 /** No touch, key or scroll for this long (at normal sensitivity) counts as idle. */
 export const IDLE_MS = 30_000;
+
+/** Exit-intent threshold multiplier for `init`'s `sensitivity`. */
+export const sensitivityFactor = (sensitivity: InitOptions['sensitivity']): number =>
+  sensitivity === 'low' ? 0.5 : sensitivity === 'high' ? 2 : 1;
 
 /**
  * Watches for a shopper about to leave and reports each signal once per page, until re-armed:

@@ -31,7 +31,8 @@ export function ulid(now: number = Date.now()): string {
     }
   }
   let id = '';
-  for (let digit = 10; digit--; now = Math.floor(now / 32)) id = CROCKFORD[now & 31] + id;
+  // `& 31` reads the integer part, so `now` can be divided exactly (by a power of two) in place.
+  for (let digit = 10; digit--; now /= 32) id = CROCKFORD[now & 31] + id;
   for (const digit of random) id += CROCKFORD[digit];
   return id;
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { destroy } from './api.js';
 import { install, type Winback } from './snippet.js';
 import { flushStorage } from './storage.js';
-import { FakeSocket, fakeNetwork } from './testing/fake-network.js';
+import { ackOf, FakeSocket, fakeNetwork, settled } from './testing/fake-network.js';
 
 const KEY = 'pk_test_0123456789abcdef';
 const page = window as unknown as { winback?: Winback };
@@ -24,7 +24,8 @@ function scriptTag(attributes: Record<string, string>): HTMLScriptElement {
   if (!attributes.src) document.head.append(script);
   return script;
 }
-const sentEvents = (): TrackedEvent[] => {
+const sentEvents = async (): Promise<TrackedEvent[]> => {
+  await settled();
   FakeSocket.last.open();
   return FakeSocket.last.frames.flatMap((frame) => frame.events);
 };
@@ -36,7 +37,8 @@ beforeEach(() => {
   fakeNetwork();
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
 });
-afterEach(() => {
+afterEach(async () => {
+  await settled();
   destroy();
   delete page.winback;
   document.head.replaceChildren();
@@ -45,21 +47,26 @@ afterEach(() => {
 });
 
 describe('the script tag', () => {
-  it('replays the stub queue in order, with the init it holds', () => {
+  it('replays the stub queue in order, with the init it holds', async () => {
     const winback = stub();
-    winback('cart', { currency: 'EUR', lines: [] });
+    winback('cart', {
+      currency: 'EUR',
+      lines: [{ id: 'mug', title: 'Mug', quantity: 1, unitPrice: 1800 }],
+    });
     winback('init', { key: KEY, endpoint: 'https://winback.example' });
     winback('track', 'checkout_started');
     install(null);
     expect(FakeSocket.last.url).toBe(`wss://winback.example/v1/stream?key=${KEY}`);
-    expect(sentEvents().map((event) => event.type)).toEqual([
+    expect((await sentEvents()).map((event) => event.type)).toEqual([
       'page_view',
       'cart_updated',
       'checkout_started',
     ]);
     // Later calls go straight to the sdk.
     page.winback?.('track', 'checkout_step', { step: 'payment' });
-    expect(FakeSocket.last.sent).toHaveLength(1);
+    await settled();
+    FakeSocket.last.answer(ackOf(FakeSocket.last.frames[0]));
+    expect(FakeSocket.last.frames[1]?.events.map((event) => event.type)).toEqual(['checkout_step']);
   });
 
   it('initialises from data-key, with the endpoint defaulting to the script origin', () => {

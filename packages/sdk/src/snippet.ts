@@ -1,4 +1,5 @@
 import { call, init, on } from './api.js';
+import { loadedFrom } from './lazy.js';
 import { warn } from './safe.js';
 import type { InitOptions } from './types.js';
 
@@ -14,7 +15,8 @@ export type Winback = ((name: string, ...args: unknown[]) => unknown) & {
  * Installs the script-tag sdk on `window.winback`: replays the calls the async stub queued
  * (`window.winback.q`), in order, and initialises from the script tag's `data-key` and
  * `data-endpoint` (the endpoint defaults to the script's own origin) unless a queued `init`
- * does. A queued `init`'s options win over the attributes.
+ * does. A queued `init`'s options win over the attributes. The tag's URL is also where the
+ * script-tag build's lazy part is loaded from.
  *
  * @example
  *   install(document.currentScript);
@@ -27,6 +29,7 @@ export function install(script: Element | null): void {
     return;
   }
   const element = (script || document.querySelector('script[data-key]')) as HTMLScriptElement;
+  loadedFrom(element?.src);
   const defaults: Partial<InitOptions> | null = element && {
     key: element.dataset.key,
     endpoint:

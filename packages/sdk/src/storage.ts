@@ -36,7 +36,7 @@ export function flushStorage(): void {
   for (const key in pending) {
     try {
       const json = JSON.stringify(pending[key]);
-      json ? localStorage.setItem(key, json) : localStorage.removeItem(key);
+      localStorage[json ? 'setItem' : 'removeItem'](key, json as string);
     } catch {
       warn(2);
     }

@@ -1,6 +1,8 @@
 import type { TrackedEvent } from '@winback/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HttpSocket } from './http.js';
 import { ulid } from './ids.js';
+import type { LazyPart } from './lazy.js';
 import { dropped, enqueue, loadQueue, QUEUE_BOUNDS, queued } from './queue.js';
 import { unlisten } from './safe.js';
 import { flushStorage } from './storage.js';
@@ -9,6 +11,7 @@ import {
   FakeSocket,
   fakeNetwork,
   type Network,
+  settled,
   setVisibility,
 } from './testing/fake-network.js';
 import { ACK_TIMEOUT_MS, BACKOFF, closeTransport, on, openTransport, pump } from './transport.js';
@@ -42,6 +45,15 @@ const reply = (status: number, body: unknown = {}, headers: Record<string, strin
 let network: Network;
 let commands: unknown[];
 let warnings: ReturnType<typeof vi.spyOn>;
+/** What the lazy part gives the transport: its HTTP stand-in for the socket, or nothing. */
+let lazyPart: LazyPart | undefined;
+let restores: number;
+const start = () =>
+  openTransport(
+    [STREAM, COLLECT],
+    async () => lazyPart,
+    () => restores++,
+  );
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -50,9 +62,11 @@ beforeEach(() => {
   network = fakeNetwork();
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
   commands = [];
+  lazyPart = { HttpSocket } as LazyPart;
+  restores = 0;
   loadQueue('wb_q_test');
   on('command', (command) => commands.push(command));
-  openTransport([STREAM, COLLECT]);
+  start();
 });
 
 afterEach(() => {
@@ -66,12 +80,19 @@ afterEach(() => {
   Object.defineProperty(document, 'hidden', { value: false, configurable: true });
 });
 
-/** Fails every WebSocket open until the transport gives up on WebSockets. */
+/** Runs the timers, one at a time, until the transport has POSTed `count` frames. */
+async function untilPosted(count = 1) {
+  while (network.fetch.mock.calls.length < count) await vi.advanceTimersToNextTimerAsync();
+}
+
+/** Fails WebSocket opens until the transport gives up on WebSockets and POSTs its first frame. */
 async function fallBackToHttp() {
   FakeSocket.last.drop();
   vi.advanceTimersByTime(BACKOFF.capMs);
   FakeSocket.last.drop();
-  await vi.advanceTimersByTimeAsync(0);
+  // HTTP takes over from the next try on, after a back-off.
+  await untilPosted();
+  await settled();
 }
 
 describe('WebSocket delivery', () => {
@@ -298,7 +319,7 @@ describe('HTTP fallback', () => {
     expect(network.fetch).not.toHaveBeenCalled();
   });
 
-  it('uses HTTP at once when WebSocket cannot even be constructed', async () => {
+  it('uses HTTP when WebSocket cannot even be constructed', async () => {
     closeTransport();
     unlisten();
     vi.stubGlobal(
@@ -313,10 +334,39 @@ describe('HTTP fallback', () => {
       reply(200, { t: 'ack', seq: JSON.parse(String(init.body)).seq }),
     );
     enqueue(event());
-    openTransport([STREAM, COLLECT]);
-    await vi.advanceTimersByTimeAsync(0);
+    start();
+    await untilPosted();
+    await settled();
     expect(network.fetch).toHaveBeenCalledTimes(1);
     expect(queued).toHaveLength(0);
+  });
+
+  it('keeps trying the socket when the HTTP fallback cannot load', async () => {
+    lazyPart = undefined;
+    const ids = queue(event());
+    FakeSocket.last.drop();
+    vi.advanceTimersByTime(BACKOFF.capMs);
+    FakeSocket.last.drop();
+    await vi.advanceTimersByTimeAsync(BACKOFF.capMs);
+    expect(FakeSocket.instances).toHaveLength(3);
+    FakeSocket.last.open();
+    expect(idsOf(FakeSocket.last.frames[0])).toEqual(ids);
+    expect(network.fetch).not.toHaveBeenCalled();
+  });
+
+  it('sends commands and acks over HTTP as the socket would, to the collect URL', async () => {
+    network.fetch.mockImplementation(async (_url: string, init: RequestInit) =>
+      reply(200, { t: 'ack', seq: JSON.parse(String(init.body)).seq }),
+    );
+    const socket = new HttpSocket(STREAM);
+    const messages: unknown[] = [];
+    socket.onopen = () => messages.push('open');
+    socket.onmessage = (message) => messages.push(JSON.parse(message.data));
+    await vi.advanceTimersByTimeAsync(0);
+    socket.send(JSON.stringify({ t: 'batch', seq: 7, events: [] }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(messages).toEqual(['open', { t: 'ack', seq: 7 }]);
+    expect(network.fetch.mock.calls[0]?.[0]).toBe(COLLECT);
   });
 });
 
@@ -351,6 +401,19 @@ describe('page lifecycle', () => {
     expect(FakeSocket.instances).toHaveLength(2);
     FakeSocket.last.open();
     expect(idsOf(FakeSocket.last.frames[0])?.[0]).toBe(ids[0]);
+  });
+
+  it('tells when the page comes back from the back-forward cache', () => {
+    // (happy-dom's PageTransitionEvent drops `persisted`; browsers set it.)
+    const transition = (type: string) => {
+      const event = new Event(type);
+      Object.defineProperty(event, 'persisted', { value: true });
+      window.dispatchEvent(event);
+    };
+    transition('pagehide');
+    expect(restores).toBe(0);
+    transition('pageshow');
+    expect(restores).toBe(1);
   });
 
   it('does the same on visibilitychange to hidden and back', () => {

@@ -1,5 +1,6 @@
 import type { BatchFrame, ServerFrame } from '@winback/shared';
 import { limits } from '@winback/shared/limits';
+import type { LazyPart } from './lazy.js';
 import { dropped, eventBytes, queued, settle } from './queue.js';
 import { guard, listen, warn } from './safe.js';
 import { flushStorage } from './storage.js';
@@ -8,9 +9,10 @@ import type { Command, CommandName } from './types.js';
 // Delivers queued events at least once and in order: one sequence-numbered frame at a time over
 // a WebSocket, each event leaving the queue only when the server has acked (committed) its
 // frame. One frame in flight keeps per-session order simple to guarantee; a browser makes few
-// events, and whatever is queued meanwhile goes in the next frame. HTTP POST takes over when the
-// socket cannot open; on page hide everything queued goes by `sendBeacon` and the socket closes
-// (so the page stays bfcache-eligible); it reopens when the page shows again.
+// events, and whatever is queued meanwhile goes in the next frame. When the socket cannot open,
+// the lazy part's HTTP stand-in for it (`http.ts`) takes its place: the same frames, the same
+// answers. On page hide everything queued goes by `sendBeacon` and the socket closes (so the
+// page stays bfcache-eligible); it reopens when the page shows again.
 
 /** Reconnect and retry back-off: 1 s doubling up to 30 s, jittered to 50-100% of that. */
 export const BACKOFF = { baseMs: 1000, capMs: 30_000 } as const;
@@ -21,16 +23,30 @@ export const FAILED_OPENS_BEFORE_HTTP = 2;
 
 type AckFrame = Extract<ServerFrame, { t: 'ack' }>;
 type NackFrame = Extract<ServerFrame, { t: 'nack' }>;
-/** An ack or a nack, or what an HTTP status means for the frame (no `t`: a nack). */
-type Answer = Partial<Omit<AckFrame, 't'> & Omit<NackFrame, 't'>> & { t?: 'ack' | 'nack' };
+/** An ack or a nack (no `t`: a nack; the HTTP stand-in makes one from the response's status). */
+export type Answer = Partial<Omit<AckFrame, 't'> & Omit<NackFrame, 't'>> & { t?: 'ack' | 'nack' };
+
+/** The part of the WebSocket interface the transport uses, which the HTTP stand-in also has. */
+export interface Socket {
+  readyState: number;
+  send(body: string): void;
+  close(): void;
+  onopen?: ((event: Event) => unknown) | null;
+  onmessage?: ((event: MessageEvent) => unknown) | null;
+  onclose?: ((event: CloseEvent) => unknown) | null;
+}
 
 /** The WebSocket URL (`/v1/stream?key=...`), and the HTTP one for the fallback and beacons. */
 let urls: [stream: string, collect: string];
+/** The lazy part, which holds the HTTP stand-in (nothing if it failed to load). */
+let lazy: () => Promise<LazyPart | undefined>;
+let restored: () => void;
+/** What sockets are made with: WebSocket, until HTTP takes over. */
+let Connection: new (url: string) => Socket;
 const listeners = new Set<[CommandName, (command: Command) => void]>();
-let socket: WebSocket | undefined;
+let socket: Socket | undefined;
 /** Socket opens that failed; -Infinity once one has opened (it is no blocked upgrade then). */
 let failedOpens = 0;
-let http = false;
 /** Refused by the server (key or origin): nothing more is sent. */
 let stopped = false;
 let hidden = false;
@@ -42,17 +58,6 @@ let seq = 0;
 let attempt = 0;
 /** Lowered when the server finds a frame too large, restored by the next ack. */
 let maxEvents: number = limits.eventsPerFrame;
-
-/**
- * An HTTP status as the reason a nack would give. Anything else (429, 5xx, a status this version
- * does not know) has none, which `answer` takes as "later", like `rate_limited`/`unavailable`.
- */
-const reasonOf = (status: number): NackFrame['reason'] | undefined =>
-  status === 401 || status === 403
-    ? 'unauthorized'
-    : status === 400 || status === 413 || status === 422
-      ? 'invalid'
-      : undefined;
 
 /** The frame of the events from queue position `from` that fit in `maxBytes` (at least one). */
 function frame(from: number, maxBytes: number, count: number): BatchFrame {
@@ -91,22 +96,31 @@ function retry(ms?: number): void {
   );
 }
 
+/**
+ * The socket cannot open (twice now, or not at all): HTTP takes over from the next try on, once
+ * the lazy part that holds it is here. Until then (or without it) the socket is tried again.
+ */
+function fallBack(): void {
+  lazy().then(
+    guard((part) => {
+      if (part) Connection = part.HttpSocket;
+    }),
+  );
+  retry();
+}
+
 /** The socket is gone, whatever closed it: unacked events stay queued for the next one. */
-function closed(ws: WebSocket): void {
+function closed(ws: Socket): void {
   if (socket === ws) {
     shut();
     if (++failedOpens < FAILED_OPENS_BEFORE_HTTP) retry();
-    else {
-      http = true;
-      pump();
-    }
+    else fallBack();
   }
 }
 
 /**
- * Settles the frame in flight by the server's answer to it (an ack, a nack, or for the HTTP
- * fallback what its status means). Every branch ends in `pump()`, which sends nothing while
- * stopped or waiting for a retry.
+ * Settles the frame in flight by the server's answer to it, an ack or a nack. Every branch ends
+ * in `pump()`, which sends nothing while stopped or waiting for a retry.
  */
 function answer(message: Answer): void {
   const { events, dropped: reported } = inflight as BatchFrame;
@@ -137,9 +151,9 @@ function answer(message: Answer): void {
 /** Sends the next frame if the connection allows; call it after queueing events. */
 export function pump(): void {
   if (stopped || hidden || inflight || timer) return;
-  if (!http && !socket) {
+  if (!socket) {
     try {
-      const ws = new WebSocket(urls[0]);
+      const ws = new Connection(urls[0]);
       socket = ws;
       ws.onopen = guard(() => {
         failedOpens = -1 / 0;
@@ -147,7 +161,7 @@ export function pump(): void {
         pump();
       });
       ws.onmessage = guard((event: MessageEvent) => {
-        const message: ServerFrame = JSON.parse(event.data);
+        const message: ServerFrame | Answer = JSON.parse(event.data);
         if (socket !== ws) return;
         if (message.t === 'cmd') {
           listeners.forEach(([name, listener]) => {
@@ -161,41 +175,18 @@ export function pump(): void {
       ws.onclose = guard(() => closed(ws));
     } catch {
       // No WebSocket, or one that throws (bad URL, Content-Security-Policy): it will never open.
-      http = true;
-      pump();
+      fallBack();
     }
-  } else if (queued.length && (http || (socket as WebSocket).readyState === 1)) {
+  } else if (queued.length && socket.readyState === 1) {
     const batch = frame(0, limits.frameBytes, maxEvents);
     inflight = batch;
     if (dropped) batch.dropped = dropped;
-    const body = JSON.stringify(batch);
-    if (http) {
-      // A string body goes as text/plain;charset=UTF-8: a simple request, no CORS preflight.
-      // A failed request is answered as the socket would answer (a network error means "later").
-      fetch(urls[1], { method: 'POST', body })
-        .then((response) =>
-          response.ok
-            ? response.json()
-            : {
-                reason: reasonOf(response.status),
-                // Whole seconds; an HTTP date reads as NaN, which `retry` treats as no wait.
-                retryAfterMs: (response.headers.get('Retry-After') as never) * 1000,
-              },
-        )
-        .catch(() => ({}))
-        .then(
-          guard((message) => {
-            if (inflight === batch) answer(message);
-          }),
-        );
-    } else {
-      const ws = socket as WebSocket;
-      ws.send(body);
-      timer = setTimeout(
-        guard(() => closed(ws)),
-        ACK_TIMEOUT_MS,
-      );
-    }
+    socket.send(JSON.stringify(batch));
+    // Cleared by the answer; when it fires, `socket` is still the one the frame went on.
+    timer = setTimeout(
+      guard(() => closed(socket as Socket)),
+      ACK_TIMEOUT_MS,
+    );
   }
 }
 
@@ -203,10 +194,11 @@ export function pump(): void {
  * Page hide (`pagehide`, or `visibilitychange` to hidden): no ack can come back now, so
  * everything queued goes by beacon, in frames under the beacon quota, and also stays queued to
  * be resent later (the server drops what it already has); the socket closes. Shown again: it
- * reopens.
+ * reopens. A page shown from the back-forward cache is a new visit: `restored` is called.
  */
 function lifecycle(event: Event): void {
   const hide = event.type === 'pagehide' || document.hidden;
+  if ((event as PageTransitionEvent).persisted && !hide) restored();
   if (hide !== hidden) {
     hidden = hide;
     if (hide) {
@@ -238,21 +230,29 @@ export function on(name: CommandName, listener: (command: Command) => void): () 
 }
 
 /**
- * Starts delivering to the `stream` WebSocket URL, or the `collect` HTTP one (see `endpoints`):
- * opens the socket now (the server's commands come over it) and follows the page's lifecycle.
+ * Starts delivering to the `stream` WebSocket URL (see `endpoints`), or over HTTP to the
+ * `collect` URL by the lazy part's stand-in: opens the socket now (the server's commands come
+ * over it) and follows the page's lifecycle, calling `onRestore` when the page comes back from
+ * the back-forward cache. Beacons go to the `collect` URL.
  */
-export function openTransport(endpoints: [stream: string, collect: string]): void {
+export function openTransport(
+  endpoints: [stream: string, collect: string],
+  lazyPart: () => Promise<LazyPart | undefined>,
+  onRestore: () => void,
+): void {
   urls = endpoints;
-  listen(window, 'pagehide', lifecycle);
-  listen(window, 'pageshow', lifecycle);
-  listen(document, 'visibilitychange', lifecycle);
+  lazy = lazyPart;
+  restored = onRestore;
+  Connection = WebSocket;
+  // `visibilitychange` bubbles from the document to the window.
+  for (const type of ['pagehide', 'pageshow', 'visibilitychange']) listen(window, type, lifecycle);
   pump();
 }
 
 /** Closes the socket and forgets every state, as if the page were new (tests, teardown). */
 export function closeTransport(): void {
   shut();
-  http = stopped = hidden = false;
+  stopped = hidden = false;
   failedOpens = attempt = 0;
   maxEvents = limits.eventsPerFrame;
   listeners.clear();

@@ -100,4 +100,9 @@ export interface InitOptions {
   sensitivity?: 'low' | 'normal' | 'high';
   /** Send a `page_view` when `init` runs (default `true`). */
   pageView?: boolean;
+  /**
+   * Show the server's recovery overlays with the Winback widget (default `true`). With `false`
+   * the commands still reach `on()` listeners, for a site that renders its own.
+   */
+  overlays?: boolean;
 }

@@ -98,9 +98,19 @@ export const ackOf = (frame: BatchFrame | undefined): ServerFrame => {
   return { t: 'ack', seq: frame.seq };
 };
 
-/** Sets `document.visibilityState` (and `hidden`, as browsers do) and fires `visibilitychange`. */
+/** Sets `document.visibilityState` (and `hidden`) and fires `visibilitychange`, which bubbles, as in browsers. */
 export function setVisibility(state: 'visible' | 'hidden'): void {
   Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
   Object.defineProperty(document, 'hidden', { value: state === 'hidden', configurable: true });
-  document.dispatchEvent(new Event('visibilitychange'));
+  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
 }
+
+/**
+ * Resolves once every pending promise callback has run (the sdk's calls run one after another,
+ * and the lazy part arrives a few promise steps later). Not a clock: a macrotask after them.
+ */
+export const settled = (): Promise<void> =>
+  new Promise((resolve) =>
+    // Node's, which the tests' fake timers leave alone.
+    (globalThis as unknown as { setImmediate(callback: () => void): void }).setImmediate(resolve),
+  );
