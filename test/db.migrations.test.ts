@@ -21,6 +21,8 @@ const occupied = useFreshDatabase(pgUrl);
 const migrationNames = Object.keys(migrations);
 const appTables = [
   'admin_sessions',
+  'analytics_dirty',
+  'analytics_rollup',
   'audit_log',
   'campaigns',
   'carts',
@@ -28,6 +30,8 @@ const appTables = [
   'discounts',
   'events',
   'messages',
+  'onsite_state',
+  'sdk_dropped_events',
   'shoppers',
   'stores',
   'suppressions',

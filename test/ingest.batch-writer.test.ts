@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createBatchWriter, createStore, type Store, WriterBusyError } from '@winback/server';
 import { createDb, type Db, migrateToLatest } from '@winback/server/db';
 import type { TrackedEvent } from '@winback/shared';
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cartUpdated, pageView } from './helpers/ingest.js';
@@ -14,7 +15,18 @@ import { needs, useFreshDatabase } from './helpers/services.js';
 const pgUrl = needs('postgres');
 const database = useFreshDatabase(pgUrl);
 
-describe.skipIf(!pgUrl)('batch writer', () => {
+// Every case runs three ways: through the app's pool (Kysely, `unnest`), and on the writer's own
+// connections with each way of writing events.
+const modes = [
+  ['app pool', () => ({})],
+  [
+    'own connections, unnest',
+    () => ({ databaseUrl: database.url, eventsWrite: 'unnest' as const }),
+  ],
+  ['own connections, copy', () => ({ databaseUrl: database.url, eventsWrite: 'copy' as const })],
+] as const;
+
+describe.skipIf(!pgUrl).each(modes)('batch writer (%s)', (_mode, connection) => {
   let db: Db;
   let store: Store;
   let other: Store;
@@ -43,7 +55,7 @@ describe.skipIf(!pgUrl)('batch writer', () => {
   };
 
   it('carries many frames, of several stores, in one transaction with per-frame results', async () => {
-    const writer = createBatchWriter({ db, concurrency: 1 });
+    const writer = createBatchWriter({ db, ...connection(), concurrency: 1 });
     const frames = Array.from({ length: 40 }, (_, i) => ({
       storeId: i % 2 === 0 ? store.id : other.id,
       events: [pageView(), { ...cartUpdated(), cartId: `cart-${randomUUID()}` }],
@@ -73,7 +85,7 @@ describe.skipIf(!pgUrl)('batch writer', () => {
   });
 
   it('refuses frames beyond what may wait, and stores every frame it accepted', async () => {
-    const writer = createBatchWriter({ db, concurrency: 1, maxPendingEvents: 10 });
+    const writer = createBatchWriter({ db, ...connection(), concurrency: 1, maxPendingEvents: 10 });
     const frames = Array.from({ length: 30 }, () => [pageView(), pageView()]);
     const outcomes = await Promise.allSettled(
       frames.map((events) => writer.write(store.id, events, new Date())),
@@ -92,7 +104,7 @@ describe.skipIf(!pgUrl)('batch writer', () => {
   });
 
   it('isolates a frame the database refuses from the frames it was grouped with', async () => {
-    const writer = createBatchWriter({ db, concurrency: 1 });
+    const writer = createBatchWriter({ db, ...connection(), concurrency: 1 });
     const good = Array.from({ length: 5 }, () => [pageView()]);
     // Events of a store that does not exist break their transaction (foreign key).
     const missingStore = randomUUID();
@@ -110,7 +122,12 @@ describe.skipIf(!pgUrl)('batch writer', () => {
   });
 
   it('gives up on a transaction the database holds up past the statement timeout', async () => {
-    const writer = createBatchWriter({ db, concurrency: 1, statementTimeoutMs: 200 });
+    const writer = createBatchWriter({
+      db,
+      ...connection(),
+      concurrency: 1,
+      statementTimeoutMs: 200,
+    });
     const blocker = await db.connection().execute(async (conn) => {
       await sql`begin`.execute(conn);
       await sql`lock table carts in access exclusive mode`.execute(conn);
@@ -127,5 +144,79 @@ describe.skipIf(!pgUrl)('batch writer', () => {
       stored: 1,
     });
     await writer.close();
+  });
+
+  const droppedOf = async (storeId: string) => {
+    const { rows } = await sql<{ day: string; dropped: number }>`
+      select to_char(day, 'YYYY-MM-DD') as day, dropped::int as dropped
+      from sdk_dropped_events where store_id = ${storeId} order by day`.execute(db);
+    return rows;
+  };
+
+  it('adds the drop counts of frames to the store, by day of arrival, once per frame', async () => {
+    const { store: shop } = await createStore(db, {
+      name: 'Drops',
+      allowedOrigins: ['https://drops.example'],
+    });
+    const writer = createBatchWriter({ db, ...connection(), concurrency: 1 });
+    const first = [pageView(), cartUpdated()];
+    const second = [pageView()];
+    const day = new Date('2026-11-23T23:59:59.000Z');
+    const nextDay = new Date('2026-11-24T00:00:01.000Z');
+    await Promise.all([
+      writer.write(shop.id, first, day, 5),
+      // The same frame again (its ack was lost), in the same transaction and in a later one.
+      writer.write(shop.id, first, day, 5),
+      writer.write(shop.id, second, nextDay, 3),
+      writer.write(shop.id, [pageView()], nextDay, 0),
+    ]);
+    await writer.write(shop.id, first, nextDay, 5);
+    // A resend that grew (the sdk splits or extends a frame from the same head of its queue).
+    await writer.write(shop.id, [...second, pageView()], nextDay, 4);
+    expect(await droppedOf(shop.id)).toEqual([
+      { day: '2026-11-23', dropped: 5 },
+      { day: '2026-11-24', dropped: 3 },
+    ]);
+    await writer.close();
+  });
+
+  it("counts every frame's drops exactly once however its attempts are grouped", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            events: fc.integer({ min: 1, max: 3 }),
+            dropped: fc.integer({ min: 0, max: 1_000 }),
+            attempts: fc.integer({ min: 1, max: 3 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.infiniteStream(fc.integer({ min: 0, max: 1_000 })),
+        async (frames, shuffle) => {
+          const { store: shop } = await createStore(db, {
+            name: 'Drops',
+            allowedOrigins: ['https://drops.example'],
+          });
+          const writer = createBatchWriter({ db, ...connection(), concurrency: 2 });
+          const attempts = frames.flatMap((frame) => {
+            const events = Array.from({ length: frame.events }, () => pageView());
+            return Array.from({ length: frame.attempts }, () => ({ ...frame, events }));
+          });
+          const order = attempts
+            .map((attempt) => ({ attempt, key: shuffle.next().value as number }))
+            .sort((a, b) => a.key - b.key);
+          await Promise.all(
+            order.map(({ attempt }) =>
+              writer.write(shop.id, attempt.events, new Date(), attempt.dropped),
+            ),
+          );
+          await writer.close();
+          const total = frames.reduce((sum, frame) => sum + frame.dropped, 0);
+          const counted = (await droppedOf(shop.id)).reduce((sum, row) => sum + row.dropped, 0);
+          expect(counted).toBe(total);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });

@@ -35,10 +35,13 @@ export interface PhaseResult {
   /** Ack latency of every acked frame, in ms (from the send, or the scheduled send when paced). */
   latencies: number[];
   timedOut: boolean;
+  /** CPU time this driver process used during the phase, in ms (user + system). */
+  driverCpuMs: number;
 }
 
 export type DriverMessage =
   | { t: 'progress'; line: string }
+  | { t: 'phase-start'; name: 'throughput' | 'paced' }
   | { t: 'phase'; name: 'throughput' | 'paced'; result: PhaseResult }
   | { t: 'ids'; ids: string[] }
   | { t: 'done' }
@@ -258,6 +261,7 @@ function emptyResult(): PhaseResult {
     elapsedMs: 0,
     latencies: [],
     timedOut: false,
+    driverCpuMs: 0,
   };
 }
 
@@ -277,6 +281,7 @@ async function runPhase(
   let sentFrames = 0;
   let answered = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
 
   return new Promise<PhaseResult>((resolve) => {
     let finished = false;
@@ -288,6 +293,8 @@ async function runPhase(
       for (const connection of connections) connection.onAnswer = () => {};
       result.timedOut = timedOut;
       result.elapsedMs = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      result.driverCpuMs = (cpu.user + cpu.system) / 1000;
       result.nacks = connections.reduce((sum, c) => sum + c.nacks, 0) - nacksBefore;
       resolve(result);
     };
@@ -356,10 +363,12 @@ async function main(options: DriverOptions): Promise<void> {
     progress(`${connections.length} connections open`);
     const acked: string[] = [];
 
+    await post({ t: 'phase-start', name: 'throughput' });
     const throughput = await runPhase(connections, options, acked, 'throughput', progress);
     await post({ t: 'phase', name: 'throughput', result: throughput });
     // Let whatever the first phase left in flight settle before the paced run.
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    await post({ t: 'phase-start', name: 'paced' });
     const paced = await runPhase(connections, options, acked, 'paced', progress);
     await post({ t: 'phase', name: 'paced', result: paced });
 

@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,11 @@ const log = (line: string) => process.stderr.write(`[bench:ingest] ${line}\n`);
 const ORIGIN = 'https://shop.bench.example';
 
 /** Runs the driver to its end; resolves with its phases and the acked ids. */
-function drive(options: DriverOptions, children: ChildProcess[]) {
+function drive(
+  options: DriverOptions,
+  children: ChildProcess[],
+  onPhase: (name: 'throughput' | 'paced', edge: 'start' | 'end') => void = () => {},
+) {
   const driverPath = fileURLToPath(new URL('./ingest-driver.ts', import.meta.url));
   const child = fork(driverPath, [], {
     execArgv: ['--import', import.meta.resolve('tsx')],
@@ -39,8 +44,11 @@ function drive(options: DriverOptions, children: ChildProcess[]) {
     let done = false;
     child.on('message', (message: DriverMessage) => {
       if (message.t === 'progress') log(message.line);
-      else if (message.t === 'phase') phases[message.name] = message.result;
-      else if (message.t === 'ids') for (const id of message.ids) acked.push(id);
+      else if (message.t === 'phase-start') onPhase(message.name, 'start');
+      else if (message.t === 'phase') {
+        phases[message.name] = message.result;
+        onPhase(message.name, 'end');
+      } else if (message.t === 'ids') for (const id of message.ids) acked.push(id);
       else if (message.t === 'done') done = true;
       else if (message.t === 'error') reject(new Error(`driver failed: ${message.message}`));
     });
@@ -64,6 +72,74 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: n
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * CPU time used by this process and by the Postgres backends serving `database` (read from
+ * /proc, so only for a Postgres on this machine) between `start` and `stop`. Backends are sampled
+ * every 200 ms, so one that exits between samples loses at most its last 200 ms.
+ */
+function cpuMeter(url: string, database: string) {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const backendCpuMs = (pid: number): number | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+    } catch {
+      return undefined;
+    }
+  };
+  const client = new pg.Client({ connectionString: url });
+  const first = new Map<number, number>();
+  const applications = new Set<string>();
+  const last = new Map<number, number>();
+  // Whether /proc shows the backends at all (a Postgres on another machine: no figure).
+  let readable = false;
+  let timer: NodeJS.Timeout | undefined;
+  let processBefore = process.cpuUsage();
+  const sample = async () => {
+    const { rows } = await client.query<{ pid: number; application_name: string }>(
+      `select pid, application_name from pg_stat_activity
+       where datname = $1 and pid <> pg_backend_pid()`,
+      [database],
+    );
+    for (const { pid, application_name } of rows) {
+      applications.add(application_name);
+      const ms = backendCpuMs(pid);
+      // Gone since the query (a pool closing an idle connection), or not on this machine.
+      if (ms === undefined) continue;
+      readable = true;
+      // A backend first seen after the start counts from its beginning.
+      if (!first.has(pid)) first.set(pid, timer === undefined ? ms : 0);
+      last.set(pid, ms);
+    }
+  };
+  return {
+    async start() {
+      await client.connect();
+      await sample();
+      processBefore = process.cpuUsage();
+      timer = setInterval(() => void sample().catch(() => {}), 200);
+    },
+    /** How the writer stored events, from the name its own connections carry. */
+    eventsWrite(): string {
+      const own = [...applications].find((name) => name.startsWith('winback-ingest-'));
+      return own ? own.slice('winback-ingest-'.length) : 'unnest (app pool)';
+    },
+    async stop(): Promise<{ serverMs: number; databaseMs: number | null }> {
+      const used = process.cpuUsage(processBefore);
+      clearInterval(timer);
+      await sample().catch(() => {});
+      await client.end().catch(() => {});
+      let databaseMs = 0;
+      for (const [pid, ms] of last) databaseMs += ms - (first.get(pid) ?? 0);
+      return {
+        serverMs: (used.user + used.system) / 1000,
+        databaseMs: readable ? databaseMs : null,
+      };
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -109,6 +185,10 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'silent',
         // The bench measures the database path, not the per-key limit (1,000 events/s by default).
         RATE_LIMIT_EVENTS_PER_SECOND: '10000000',
+        // How the writer stores events, where the configuration offers the choice.
+        ...(process.env.BENCH_EVENTS_WRITE
+          ? { INGEST_EVENTS_WRITE: process.env.BENCH_EVENTS_WRITE }
+          : {}),
       }),
     );
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -118,7 +198,17 @@ async function main(): Promise<void> {
         `in flight each, ${events} events, then ${options.pacedRate}/s for ${options.pacedSeconds} s`,
     );
 
-    const { value: run, peakMb } = await peakRss(() => drive({ ...options, url: wsUrl }, children));
+    const meter = cpuMeter(url, name);
+    let cpu: Promise<{ serverMs: number; databaseMs: number | null }> | undefined;
+    let meterStarted: Promise<void> | undefined;
+    const { value: run, peakMb } = await peakRss(() =>
+      drive({ ...options, url: wsUrl }, children, (phase, edge) => {
+        if (phase !== 'throughput') return;
+        if (edge === 'start') meterStarted = meter.start();
+        else cpu = (meterStarted ?? Promise.resolve()).then(() => meter.stop());
+      }),
+    );
+    const used = await (cpu ?? meter.stop());
     const throughput = run.phases.throughput!;
     const paced = run.phases.paced!;
     for (const [phase, result] of Object.entries(run.phases)) {
@@ -185,6 +275,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(
       `${JSON.stringify({
+        events_write: meter.eventsWrite(),
         events_per_s: Math.round(eventsPerS),
         copy_rows_per_s: Math.round(copyRowsPerS),
         ratio: round(eventsPerS / copyRowsPerS, 3),
@@ -194,6 +285,16 @@ async function main(): Promise<void> {
         rss_mb: round(peakMb),
         lost,
         duplicated,
+        // CPU per acked event in phase 1, in microseconds: the server process (app and event
+        // loop), the Postgres backends of the bench database, and the load driver.
+        cpu_us_per_event: {
+          server: round((used.serverMs * 1000) / throughput.ackedEvents),
+          postgres:
+            used.databaseMs === null
+              ? null
+              : round((used.databaseMs * 1000) / throughput.ackedEvents),
+          driver: round((throughput.driverCpuMs * 1000) / throughput.ackedEvents),
+        },
       })}\n`,
     );
   } finally {

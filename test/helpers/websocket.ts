@@ -13,12 +13,17 @@ export interface Conversation {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Wraps a socket so that no message is missed between reads. Call before it opens. */
-export function converse(socket: ClientSocket): Conversation {
+/**
+ * Wraps a socket so that no message is missed between reads. Call before it opens. The server's
+ * commands to a page (`{ t: 'cmd' }`, e.g. overlays) are left out unless `commands` is set: most
+ * suites talk about acks.
+ */
+export function converse(socket: ClientSocket, options: { commands?: boolean } = {}): Conversation {
   const inbox: unknown[] = [];
   const readers: ((message: unknown) => void)[] = [];
   socket.on('message', (data: Buffer) => {
     const message: unknown = JSON.parse(data.toString('utf8'));
+    if (!options.commands && (message as { t?: unknown } | null)?.t === 'cmd') return;
     const reader = readers.shift();
     if (reader) reader(message);
     else inbox.push(message);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { fastBatchFrame, fastTrackedEvent } from './fast-validate.js';
 import { limits } from './limits.js';
 import { batchFrame, type NackReason, type TrackedEvent, trackedEvent } from './protocol.js';
 
@@ -62,32 +63,43 @@ export function parseBatch(raw: string): ParsedBatch | RefusedBatch {
   } catch {
     return { ok: false, seq: -1, reason: 'invalid', message: 'the frame is not JSON' };
   }
-  const frame = batchFrame.safeParse(json);
-  if (!frame.success) {
-    const seq = (json as { seq?: unknown } | null)?.seq;
-    return {
-      ok: false,
-      seq: typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : -1,
-      reason: 'invalid',
-      message: describe(frame.error, ''),
-    };
+  // The fast paths answer only "valid"; anything else, and every message, comes from zod.
+  let frame = fastBatchFrame(json);
+  if (!frame) {
+    const parsed = batchFrame.safeParse(json);
+    if (!parsed.success) {
+      const seq = (json as { seq?: unknown } | null)?.seq;
+      return {
+        ok: false,
+        seq: typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : -1,
+        reason: 'invalid',
+        message: describe(parsed.error, ''),
+      };
+    }
+    frame = parsed.data;
   }
   const events: TrackedEvent[] = [];
   const rejected: ParsedBatch['rejected'] = [];
-  frame.data.events.forEach((candidate, index) => {
-    // An event is measured as re-serialised JSON, which can outgrow its raw text only a little
-    // (numbers written with exponents); a frame under half the limit cannot hold one over it.
-    const measure = frameBytes > limits.eventBytes / 2;
+  // An event is measured as re-serialised JSON, which can outgrow its raw text only a little
+  // (numbers written with exponents); a frame under half the limit cannot hold one over it.
+  const measure = frameBytes > limits.eventBytes / 2;
+  for (let index = 0; index < frame.events.length; index += 1) {
+    const candidate = frame.events[index];
     if (measure && utf8Bytes(JSON.stringify(candidate)) > limits.eventBytes) {
       rejected.push({
         index,
         message: `events.${index}: an event is at most ${limits.eventBytes} bytes`,
       });
-      return;
+      continue;
+    }
+    const fast = fastTrackedEvent(candidate);
+    if (fast) {
+      events.push(fast);
+      continue;
     }
     const event = trackedEvent.safeParse(candidate);
     if (event.success) events.push(event.data);
     else rejected.push({ index, message: describe(event.error, `events.${index}.`) });
-  });
-  return { ok: true, seq: frame.data.seq, dropped: frame.data.dropped ?? 0, events, rejected };
+  }
+  return { ok: true, seq: frame.seq, dropped: frame.dropped ?? 0, events, rejected };
 }

@@ -146,6 +146,9 @@ export interface CartsTable {
   attributed_message_id: string | null;
   /** What the abandonment worker decided; null until the cart is abandoned. */
   enrolment: CartEnrolment | null;
+  /** The shopper's answer to the exit modal's "why are you leaving?", and when it came. */
+  exit_reason: string | null;
+  exit_reason_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: DefaultedTimestamp;
 }
@@ -234,6 +237,22 @@ export interface DiscountsTable {
   expires_at: NullableTimestamp;
   used_at: NullableTimestamp;
   created_at: CreatedAt;
+  /** What issued the code: a recovery message, or an on-site overlay (capped per day). */
+  origin: ColumnType<DiscountOrigin, DiscountOrigin | undefined, DiscountOrigin>;
+}
+
+export type DiscountOrigin = 'message' | 'onsite';
+
+/** Per store and browser: the overlay decision's memory across pages and nodes. */
+export interface OnsiteStateTable {
+  store_id: string;
+  anonymous_id: string;
+  /** The session an overlay was last shown in: never two in one session. */
+  shown_session_id: string | null;
+  shown_kind: string | null;
+  shown_at: NullableTimestamp;
+  /** When the shopper last dismissed an overlay. */
+  dismissed_at: NullableTimestamp;
 }
 
 /** Append-only: the database refuses UPDATE, DELETE and TRUNCATE. */
@@ -303,6 +322,7 @@ export interface Database {
   webhook_receipts: WebhookReceiptsTable;
   audit_log: AuditLogTable;
   admin_sessions: AdminSessionsTable;
+  onsite_state: OnsiteStateTable;
 }
 
 export type StoreRow = Selectable<StoresTable>;

@@ -10,6 +10,9 @@ import * as cartFeatures from './2026_11_22_000800_cart_features.js';
 import * as recoveryLoop from './2026_11_22_000900_recovery_loop.js';
 import * as adminSessions from './2026_11_22_001000_admin_sessions.js';
 import * as shopperFirstName from './2026_11_22_001100_shopper_first_name.js';
+import * as onsite from './2026_11_22_001300_onsite.js';
+import * as sdkDroppedEvents from './2026_11_22_001400_sdk_dropped_events.js';
+import * as analytics from './2026_11_22_001500_analytics.js';
 
 // Listed by hand rather than read from this folder at run time, so migrations work the same
 // under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
@@ -26,6 +29,9 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_000900_recovery_loop': recoveryLoop,
   '2026_11_22_001000_admin_sessions': adminSessions,
   '2026_11_22_001100_shopper_first_name': shopperFirstName,
+  '2026_11_22_001300_onsite': onsite,
+  '2026_11_22_001400_sdk_dropped_events': sdkDroppedEvents,
+  '2026_11_22_001500_analytics': analytics,
 });
 
 export const migrationProvider: MigrationProvider = {

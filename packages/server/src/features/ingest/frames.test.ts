@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasUnstorableText, retryDelayMs } from './frames.js';
+import { hasUnstorableText, mayHoldUnstorableText, retryDelayMs } from './frames.js';
 
 // What a frame does to the database is tested against real Postgres in test/ingest.*.test.ts.
 
@@ -27,6 +27,30 @@ describe('hasUnstorableText', () => {
         },
       ),
     );
+  });
+});
+
+describe('mayHoldUnstorableText', () => {
+  it('is true of every JSON text that parses to unstorable text, so skipping the walk is safe', () => {
+    const odd = fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '\\u', '\\');
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.tuple(fc.string(), odd, fc.string()).map((parts) => parts.join('')),
+    );
+    fc.assert(
+      fc.property(fc.jsonValue({ depthSize: 'small' }), text, (value, inner) => {
+        for (const candidate of [value, { [inner]: value }, [inner, value]]) {
+          const json = JSON.stringify(candidate);
+          if (hasUnstorableText(JSON.parse(json))) expect(mayHoldUnstorableText(json)).toBe(true);
+        }
+        // Text holding a raw lone surrogate (a caller that did not come through UTF-8).
+        const plain = [...inner].filter((c) => c >= ' ' && c !== '"' && c !== '\\').join('');
+        const raw = `{"a":"${plain}"}`;
+        if (hasUnstorableText(JSON.parse(raw))) expect(mayHoldUnstorableText(raw)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(mayHoldUnstorableText('{"t":"batch","seq":1,"events":[{"a":"plain"}]}')).toBe(false);
   });
 });
 

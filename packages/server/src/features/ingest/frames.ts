@@ -1,10 +1,17 @@
-import { type AckFrame, type NackFrame, parseBatch, type TrackedEvent } from '@winback/shared';
+import {
+  type AckFrame,
+  type CommandFrame,
+  type NackFrame,
+  parseBatch,
+  type TrackedEvent,
+} from '@winback/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/index.js';
 import type { Device } from '../../domain/device.js';
 import { type BatchWriter, WriterBusyError } from './batch-writer.js';
 import { type ProjectedCart, projectEvents } from './projection.js';
 import { insertNewEvents } from './repository.js';
+import { kyselyTransaction } from './session.js';
 
 /** What one committed batch carried, for features that react to new events. */
 export interface StoredBatch {
@@ -17,6 +24,16 @@ export interface StoredBatch {
   stored: number;
   /** The carts the new events changed, as they stood at COMMIT. */
   carts: readonly ProjectedCart[];
+  /**
+   * The browser's socket the frame came on, to answer with commands (`show_overlay`); one
+   * object per socket, so per page. Absent for HTTP, which cannot be answered later.
+   */
+  channel?: CommandChannel;
+}
+
+/** Sends commands to the browser a frame came from; a closed socket drops them. */
+export interface CommandChannel {
+  send(command: CommandFrame): void;
 }
 
 /**
@@ -34,6 +51,8 @@ export interface FrameContext {
   receivedAt: Date;
   log: FastifyBaseLogger;
   listeners: readonly EventsStoredListener[];
+  /** The socket the frame came on (WebSocket only), handed to listeners. */
+  channel?: CommandChannel;
   /** The device the request carrying the frame came from (User-Agent and client hints). */
   device?: Device | undefined;
   /**
@@ -58,6 +77,7 @@ export function retryDelayMs(random: () => number = Math.random): number {
   return 1_000 + Math.floor(random() * 4_000);
 }
 
+const anySurrogate = /[\ud800-\udfff]/;
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -75,6 +95,16 @@ export function hasUnstorableText(value: unknown, depth = 0): boolean {
 }
 
 /**
+ * Whether JSON text may parse to something `hasUnstorableText` finds. A parsed string can hold a
+ * NUL only from a `\u` escape (JSON text cannot carry it raw), and a lone surrogate only from an
+ * escape or from a surrogate in the text itself; a frame with neither (the usual one: both are
+ * native scans) needs no walk through its events.
+ */
+export function mayHoldUnstorableText(json: string): boolean {
+  return json.includes('\\u') || anySurrogate.test(json);
+}
+
+/**
  * Stores a frame's events in one transaction and resolves once it has COMMITTED, with the number
  * of new events and the carts they changed. This is the one place the write happens, so the
  * projections of the ingestion work (carts, shoppers, purchases) join this transaction rather
@@ -86,10 +116,10 @@ export async function storeEvents(
   events: readonly TrackedEvent[],
   receivedAt: Date,
 ): Promise<{ stored: number; carts: ProjectedCart[] }> {
-  return db.transaction().execute(async (trx) => {
-    const newIds = await insertNewEvents(trx, storeId, events, receivedAt);
+  return kyselyTransaction(db, 10_000, async (session) => {
+    const newIds = await insertNewEvents(session.kysely, storeId, events, receivedAt);
     // Only first-time events are projected, so a resent one never counts twice.
-    const carts = await projectEvents(trx, storeId, firstOfEach(events, newIds));
+    const carts = await projectEvents(session, storeId, firstOfEach(events, newIds));
     return { stored: newIds.length, carts };
   });
 }
@@ -166,10 +196,11 @@ export async function ingestFrame(
   // parseBatch keeps valid events in frame order without their indexes; walk the frame's indexes
   // to name any event refused here by its place in the frame, as the sdk expects.
   const refusedIndexes = new Set(batch.rejected.map((item) => item.index));
+  const mayBeUnstorable = mayHoldUnstorableText(raw);
   let index = 0;
   for (const event of batch.events) {
     while (refusedIndexes.has(index)) index += 1;
-    if (hasUnstorableText(event)) {
+    if (mayBeUnstorable && hasUnstorableText(event)) {
       rejected.push({
         index,
         message: `events.${index}: text must not contain NUL characters or lone surrogates`,
@@ -186,7 +217,7 @@ export async function ingestFrame(
     let carts: ProjectedCart[];
     try {
       ({ stored, carts } = context.writer
-        ? await context.writer.write(context.storeId, events, context.receivedAt)
+        ? await context.writer.write(context.storeId, events, context.receivedAt, batch.dropped)
         : await storeEvents(context.db, context.storeId, events, context.receivedAt));
     } catch (error) {
       const retryAfterMs = retryDelayMs();
@@ -217,6 +248,7 @@ export async function ingestFrame(
       events,
       stored,
       carts,
+      ...(context.channel ? { channel: context.channel } : {}),
     });
   }
 

@@ -15,7 +15,7 @@ import {
 } from './rate-limit.js';
 import { streamRoutes } from './stream.js';
 
-export type { EventsStoredListener, StoredBatch } from './frames.js';
+export type { CommandChannel, EventsStoredListener, StoredBatch } from './frames.js';
 export {
   createMemoryRateLimiter,
   createRedisRateLimiter,
@@ -44,7 +44,9 @@ export interface IngestFeatureOptions {
   framesPerSecondPerIp?: number;
   /**
    * Group commit (see `createBatchWriter`): most events per transaction, transactions at once,
-   * events that may wait before frames are refused, and the statement timeout.
+   * events that may wait before frames are refused, the statement timeout, and `databaseUrl`
+   * for connections of its own (prepared statements, events by COPY; without it, the app's
+   * pool and `unnest`).
    */
   writer?: Omit<BatchWriterOptions, 'db'>;
 }

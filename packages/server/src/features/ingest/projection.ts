@@ -1,6 +1,5 @@
 import type { CartSnapshot, TrackedEvent } from '@winback/shared';
-import { type Kysely, sql } from 'kysely';
-import type { CartStatus, ConsentChannel, Database } from '../../db/schema.js';
+import type { CartStatus, ConsentChannel } from '../../db/schema.js';
 import { lockForTransaction, sendLockKey } from '../../db/send-locks.js';
 import {
   type Device,
@@ -11,6 +10,7 @@ import {
 } from '../../domain/score.js';
 import { settlePurchase, stopShopperSequences } from '../carts/purchase.js';
 import { readStoreSettings, type StoreSettings } from '../stores/settings.js';
+import type { IngestSession } from './session.js';
 
 /*
  * Projects newly stored events onto `carts` and `shoppers`, inside the transaction that stored
@@ -36,8 +36,6 @@ import { readStoreSettings, type StoreSettings } from '../stores/settings.js';
  * is the earliest event time. After the carts are merged, every touched cart is scored from its
  * merged row (see `cartFeatures`) and `carts.score` is written in the same transaction.
  */
-
-type Trx = Kysely<Database>;
 
 /** What one frame's events say about one cart, folded in time order. */
 export interface CartFold {
@@ -288,19 +286,24 @@ export interface ProjectedCart {
  * Applies newly stored events to carts and shoppers and returns the carts touched. Rows are
  * written in key order (shoppers, then carts) so concurrent transactions lock them in the same
  * order. A batch that carries a purchase first takes the send locks of its carts and browsers
- * (`purchaseLockKeys`; a caller that took them already says `locksHeld`), then settles each purchase (`settlePurchase`): attribution, and no
- * step of the buyer's sequence is sent any more.
+ * (`purchaseLockKeys`; a caller that took them already says `locksHeld`), then settles each
+ * purchase (`settlePurchase`): attribution, and no step of the buyer's sequence is sent any more.
+ *
+ * Statements: one for the shoppers (plus one when consent decisions are logged), one for the
+ * carts, one for their scores and timers; `settings` (the store's settings document as JSON
+ * text, read by the caller in one of its own statements) saves one more.
  */
 export async function projectEvents(
-  trx: Trx,
+  session: IngestSession,
   storeId: string,
   events: readonly TrackedEvent[],
-  options: { locksHeld?: boolean } = {},
+  options: { locksHeld?: boolean; settings?: string | undefined } = {},
 ): Promise<ProjectedCart[]> {
   if (events.length === 0) return [];
   const purchases = events.filter((event) => event.type === 'order_completed');
+  const trx = session.kysely;
   if (!options.locksHeld) await lockForTransaction(trx, purchaseLockKeys(storeId, events));
-  const shopperIds = await upsertShoppers(trx, storeId, foldShoppers(events));
+  const shopperIds = await upsertShoppers(session, storeId, foldShoppers(events));
   // A purchase that names no cart still ends the buyer's sequences.
   for (const event of purchases) {
     const shopperId = shopperIds.get(event.anonymousId);
@@ -310,30 +313,23 @@ export async function projectEvents(
   }
   const carts = foldCarts(events);
   if (carts.length === 0) return [];
-  const settings = await projectionSettings(trx, storeId);
+  const settings = settingsOf(options.settings ?? (await storeSettingsText(session, storeId)));
   const ids: string[] = [];
   const scores: number[] = [];
-  const rows = await upsertCarts(trx, storeId, carts, shopperIds);
+  const rows = await upsertCarts(
+    session,
+    storeId,
+    carts,
+    shopperIds,
+    settings.idleThresholdMinutes,
+  );
   for (const row of rows) {
     ids.push(row.id);
     scores.push(score(cartFeatures(row, settings.timezone)));
   }
-  // One statement for the frame's carts; their rows are already locked by the upserts above.
-  // A cart with lines that is not bought is due to count as abandoned after the idle threshold
-  // from its latest activity (browser time, never later than now, so a fast clock cannot
-  // postpone it); every other cart has no timer.
-  const { rows: timers } = await sql<{ id: string; idle_due_at: Date | null }>`
-    update carts set
-      score = scored.score,
-      idle_due_at = case when carts.status in ('active', 'checkout') and carts.line_count > 0
-        then least(carts.last_activity_at, now())
-          + make_interval(mins => ${settings.idleThresholdMinutes}::integer)
-        else null end
-    from unnest(${ids}::uuid[], ${scores}::real[]) as scored(id, score)
-    where carts.id = scored.id
-    returning carts.id, carts.idle_due_at
-  `.execute(trx);
-  const dueAt = new Map(timers.map((timer) => [timer.id, timer.idle_due_at]));
+  const inline = scoreCartsInline(ids, scores);
+  if (inline) session.atCommit(inline);
+  else await session.query('ingest_cart_scores', scoreCarts, [ids, scores]);
   const projected: ProjectedCart[] = [];
   for (const [index, cart] of carts.entries()) {
     const row = rows[index] as ScoredCartRow;
@@ -348,16 +344,45 @@ export async function projectEvents(
       score: scores[index] as number,
       valueMinor: row.value_minor,
       lineCount: row.line_count,
-      idleDueAt: dueAt.get(row.id) ?? null,
+      idleDueAt: row.idle_due_at,
       purchased: cart.order !== undefined,
     });
   }
   return projected;
 }
 
+// One statement for the batch's carts; their rows are already locked by the upsert before it.
+// It sets only `score`, which no index covers, so Postgres can update the rows in place (HOT)
+// rather than touch every index of `carts` a second time.
+const scoreCarts = `
+  update carts set score = scored.score
+  from unnest($1::uuid[], $2::real[]) as scored(id, score)
+  where carts.id = scored.id`;
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The same update as text without parameters, so it can ride with COMMIT and save a round trip.
+ * Only cart ids Postgres returned (uuids, checked) and finite numbers are written into it;
+ * anything else gets undefined, and the statement with parameters is used instead.
+ */
+function scoreCartsInline(ids: readonly string[], scores: readonly number[]): string | undefined {
+  const rows: string[] = [];
+  for (const [index, id] of ids.entries()) {
+    const value = scores[index];
+    if (!uuid.test(id) || typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+    rows.push(`('${id}'::uuid, ${value}::real)`);
+  }
+  return `update carts set score = scored.score
+    from (values ${rows.join(', ')}) as scored (id, score)
+    where carts.id = scored.id`;
+}
+
 /** A cart as merged by `upsertCart`: what the score needs. */
 export interface ScoredCartRow extends CartCounts {
   id: string;
+  /** When the cart counts as abandoned unless more activity comes; null when it cannot. */
+  idle_due_at: Date | null;
   status: CartStatus;
   value_minor: number;
   line_count: number;
@@ -478,128 +503,286 @@ export function localHour(at: Date, timeZone: string): number {
   return Number.isInteger(hour) ? hour % 24 : at.getUTCHours();
 }
 
-async function projectionSettings(trx: Trx, storeId: string): Promise<StoreSettings> {
-  const row = await trx
-    .selectFrom('stores')
-    .select('settings')
-    .where('id', '=', storeId)
-    .executeTakeFirst();
-  return readStoreSettings(row?.settings);
+async function storeSettingsText(session: IngestSession, storeId: string): Promise<string> {
+  const rows = await session.query<{ settings: string }>(
+    'ingest_store_settings',
+    'select settings::text as settings from stores where id = $1::uuid',
+    [storeId],
+  );
+  return rows[0]?.settings ?? 'null';
+}
+
+// Stores change their settings rarely, and every flush reads them: the parsed document is kept
+// by its text, so an edit is seen at once (the text is read in the same transaction).
+const parsedSettings = new Map<string, StoreSettings>();
+
+function settingsOf(text: string): StoreSettings {
+  let settings = parsedSettings.get(text);
+  if (!settings) {
+    settings = readStoreSettings(JSON.parse(text));
+    if (parsedSettings.size >= 1_000) parsedSettings.clear();
+    parsedSettings.set(text, settings);
+  }
+  return settings;
+}
+
+// How a batch's consent decision merges into a stored shopper (`s`) from its fold (`v`).
+// "newer" is true when this batch's latest decision is later than the stored one. A null
+// consent flag means the batch made no decision for that channel.
+const newerDecision = `(v.consent_ts is not null and (s.consent_updated_at is null or v.consent_ts > s.consent_updated_at))`;
+const shopperMerge = `
+  email = case when v.email is not null and (${newerDecision} or s.email is null)
+    then v.email else s.email end,
+  phone = case when v.phone is not null and (${newerDecision} or s.phone is null)
+    then v.phone else s.phone end,
+  first_name = case when v.first_name is not null and (${newerDecision} or s.first_name is null)
+    then v.first_name else s.first_name end,
+  email_consent = case when ${newerDecision} and v.email_consent is not null
+    then v.email_consent else s.email_consent end,
+  sms_consent = case when ${newerDecision} and v.sms_consent is not null
+    then v.sms_consent else s.sms_consent end,
+  consent_text_version = case when ${newerDecision}
+    then v.text_version else s.consent_text_version end,
+  consent_updated_at = greatest(s.consent_updated_at, v.consent_ts),
+  updated_at = now()`;
+const shopperFolds = `unnest(
+    $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::text[],
+    $9::timestamptz[]
+  ) as v (anonymous_id, email, phone, first_name, email_consent, sms_consent, text_version,
+    consent_ts)`;
+
+// In one statement: lock the stored shoppers in anonymous id order, merge them, insert the new
+// ones (in the same order), and return every id. The main query reads `merged` to its end
+// before `created`, and `merged` reads all of `locked`, so every stored row is locked before
+// any insert is tried: the order the separate statements used to give.
+const upsertShoppersStatement = `
+  with v as (select * from ${shopperFolds}),
+  locked as (
+    select s.id, s.anonymous_id from shoppers s
+    where s.store_id = $1::uuid and s.anonymous_id = any($2::text[])
+    order by s.anonymous_id
+    for update
+  ),
+  merged as (
+    update shoppers s set ${shopperMerge}
+    from locked join v on v.anonymous_id = locked.anonymous_id
+    where s.id = locked.id
+    returning s.id, s.anonymous_id
+  ),
+  created as (
+    insert into shoppers
+      (store_id, anonymous_id, email, phone, first_name, email_consent, sms_consent,
+       consent_text_version, consent_updated_at)
+    select $1::uuid, v.anonymous_id, v.email, v.phone, v.first_name,
+      coalesce(v.email_consent, false), coalesce(v.sms_consent, false), v.text_version,
+      v.consent_ts
+    from v
+    where not exists (select 1 from locked where locked.anonymous_id = v.anonymous_id)
+    order by v.anonymous_id
+    on conflict (store_id, anonymous_id) do nothing
+    returning id, anonymous_id
+  )
+  select id, anonymous_id from merged
+  union all
+  select id, anonymous_id from created`;
+
+// For shoppers a concurrent batch created after this one's snapshot: lock, then merge.
+const lockShoppers = `
+  select id, anonymous_id from shoppers
+  where store_id = $1::uuid and anonymous_id = any($2::text[])
+  order by anonymous_id
+  for update`;
+const mergeShoppers = `
+  update shoppers s set ${shopperMerge}
+  from unnest(
+    $2::uuid[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::text[],
+    $9::timestamptz[]
+  ) as v (id, email, phone, first_name, email_consent, sms_consent, text_version, consent_ts)
+  where s.id = v.id and s.store_id = $1::uuid`;
+
+const insertConsentLog = `
+  insert into consent_log (store_id, shopper_id, channel, granted, source, text_version)
+  select $1::uuid, v.shopper_id, v.channel, v.granted, v.source, v.text_version
+  from unnest($2::uuid[], $3::text[], $4::boolean[], $5::text[], $6::text[])
+    as v (shopper_id, channel, granted, source, text_version)`;
+
+function shopperColumns(shoppers: readonly ShopperFold[]) {
+  return [
+    shoppers.map((s) => s.anonymousId),
+    shoppers.map((s) => s.email ?? null),
+    shoppers.map((s) => s.phone ?? null),
+    shoppers.map((s) => s.firstName ?? null),
+    shoppers.map((s) => s.emailConsent ?? null),
+    shoppers.map((s) => s.smsConsent ?? null),
+    shoppers.map((s) => s.textVersion ?? null),
+    shoppers.map((s) => (s.consentTs === undefined ? null : iso(s.consentTs))),
+  ];
 }
 
 /**
- * Creates or updates the batch's shoppers and appends their consent decisions, in a fixed number
- * of statements whatever the batch size; returns each browser's shopper id.
+ * Creates or updates the batch's shoppers and appends their consent decisions, in one statement
+ * whatever the batch size (two when there are decisions to log); returns each browser's shopper
+ * id.
  *
  * Existing rows are locked first, in anonymous id order, so concurrent batches wait for each
- * other instead of deadlocking; new ones are inserted; then every existing one is merged.
+ * other instead of deadlocking; new ones are inserted; every existing one is merged.
  *
  * Withdrawing email consent keeps the address and sets `email_consent` false: every send checks
  * the flag, and the address is still needed to honour the withdrawal (suppression, erasure on
  * request) and to make the consent history readable. Erasure is the compliance feature's job.
  */
 export async function upsertShoppers(
-  trx: Trx,
+  session: IngestSession,
   storeId: string,
   shoppers: readonly ShopperFold[],
 ): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   if (shoppers.length === 0) return ids;
-  const byAnonymousId = new Map(shoppers.map((shopper) => [shopper.anonymousId, shopper]));
-  const anonymousIds = [...byAnonymousId.keys()];
-  const lockExisting = async (wanted: readonly string[]) => {
-    const { rows } = await sql<{ id: string; anonymous_id: string }>`
-      select id, anonymous_id from shoppers
-      where store_id = ${storeId}::uuid and anonymous_id = any(${wanted}::text[])
-      order by anonymous_id
-      for update
-    `.execute(trx);
-    return rows;
-  };
-  const existing = await lockExisting(anonymousIds);
-  for (const row of existing) ids.set(row.anonymous_id, row.id);
+  const rows = await session.query<{ id: string; anonymous_id: string }>(
+    'ingest_shoppers',
+    upsertShoppersStatement,
+    [storeId, ...shopperColumns(shoppers)],
+  );
+  for (const row of rows) ids.set(row.anonymous_id, row.id);
 
-  const fresh = shoppers.filter((shopper) => !ids.has(shopper.anonymousId));
-  if (fresh.length > 0) {
-    const { rows } = await sql<{ id: string; anonymous_id: string }>`
-      insert into shoppers
-        (store_id, anonymous_id, email, phone, first_name, email_consent, sms_consent,
-         consent_text_version, consent_updated_at)
-      select ${storeId}::uuid, v.anonymous_id, v.email, v.phone, v.first_name, v.email_consent,
-        v.sms_consent, v.text_version, v.consent_ts
-      from unnest(
-        ${fresh.map((s) => s.anonymousId)}::text[],
-        ${fresh.map((s) => s.email ?? null)}::text[],
-        ${fresh.map((s) => s.phone ?? null)}::text[],
-        ${fresh.map((s) => s.firstName ?? null)}::text[],
-        ${fresh.map((s) => s.emailConsent ?? false)}::boolean[],
-        ${fresh.map((s) => s.smsConsent ?? false)}::boolean[],
-        ${fresh.map((s) => s.textVersion ?? null)}::text[],
-        ${fresh.map((s) => (s.consentTs === undefined ? null : iso(s.consentTs)))}::timestamptz[]
-      ) as v (anonymous_id, email, phone, first_name, email_consent, sms_consent, text_version,
-        consent_ts)
-      order by v.anonymous_id
-      on conflict (store_id, anonymous_id) do nothing
-      returning id, anonymous_id
-    `.execute(trx);
-    for (const row of rows) ids.set(row.anonymous_id, row.id);
-    // A concurrent batch created some of them first: they are merged like existing ones.
-    const raced = fresh.filter((shopper) => !ids.has(shopper.anonymousId));
-    if (raced.length > 0) {
-      const late = await lockExisting(raced.map((shopper) => shopper.anonymousId));
-      for (const row of late) ids.set(row.anonymous_id, row.id);
-      existing.push(...late);
-    }
-  }
-
-  if (existing.length > 0) {
-    const merging = existing.map((row) => byAnonymousId.get(row.anonymous_id) as ShopperFold);
-    // "newer" is true when this batch's latest decision is later than the stored one. A null
-    // consent flag means the batch made no decision for that channel.
-    const newer = sql`(v.consent_ts is not null and (s.consent_updated_at is null or v.consent_ts > s.consent_updated_at))`;
-    await sql`
-      update shoppers s set
-        email = case when v.email is not null and (${newer} or s.email is null)
-          then v.email else s.email end,
-        phone = case when v.phone is not null and (${newer} or s.phone is null)
-          then v.phone else s.phone end,
-        first_name = case when v.first_name is not null and (${newer} or s.first_name is null)
-          then v.first_name else s.first_name end,
-        email_consent = case when ${newer} and v.email_consent is not null
-          then v.email_consent else s.email_consent end,
-        sms_consent = case when ${newer} and v.sms_consent is not null
-          then v.sms_consent else s.sms_consent end,
-        consent_text_version = case when ${newer}
-          then v.text_version else s.consent_text_version end,
-        consent_updated_at = greatest(s.consent_updated_at, v.consent_ts),
-        updated_at = now()
-      from unnest(
-        ${existing.map((row) => row.id)}::uuid[],
-        ${merging.map((m) => m.email ?? null)}::text[],
-        ${merging.map((m) => m.phone ?? null)}::text[],
-        ${merging.map((m) => m.firstName ?? null)}::text[],
-        ${merging.map((m) => m.emailConsent ?? null)}::boolean[],
-        ${merging.map((m) => m.smsConsent ?? null)}::boolean[],
-        ${merging.map((m) => m.textVersion ?? null)}::text[],
-        ${merging.map((m) => (m.consentTs === undefined ? null : iso(m.consentTs)))}::timestamptz[]
-      ) as v (id, email, phone, first_name, email_consent, sms_consent, text_version, consent_ts)
-      where s.id = v.id
-    `.execute(trx);
+  // A concurrent batch created some of them after this statement's snapshot: merged like
+  // stored ones, once their rows are locked.
+  const raced = shoppers.filter((shopper) => !ids.has(shopper.anonymousId));
+  if (raced.length > 0) {
+    const late = await session.query<{ id: string; anonymous_id: string }>(
+      'ingest_shoppers_lock',
+      lockShoppers,
+      [storeId, raced.map((shopper) => shopper.anonymousId)],
+    );
+    for (const row of late) ids.set(row.anonymous_id, row.id);
+    const byAnonymousId = new Map(raced.map((shopper) => [shopper.anonymousId, shopper]));
+    const merging = late.map((row) => byAnonymousId.get(row.anonymous_id) as ShopperFold);
+    await session.query('ingest_shoppers_merge', mergeShoppers, [
+      storeId,
+      late.map((row) => row.id),
+      ...shopperColumns(merging).slice(1),
+    ]);
   }
 
   const log = shoppers.flatMap((shopper) =>
-    shopper.consentLog.map((entry) => ({
-      store_id: storeId,
-      shopper_id: ids.get(shopper.anonymousId) as string,
-      channel: entry.channel,
-      granted: entry.granted,
-      source: entry.source,
-      text_version: entry.textVersion,
-    })),
+    shopper.consentLog.map((entry) => ({ shopperId: ids.get(shopper.anonymousId), ...entry })),
   );
-  if (log.length > 0) await trx.insertInto('consent_log').values(log).execute();
+  if (log.length > 0) {
+    await session.query('ingest_consent_log', insertConsentLog, [
+      storeId,
+      log.map((entry) => entry.shopperId),
+      log.map((entry) => entry.channel),
+      log.map((entry) => entry.granted),
+      log.map((entry) => entry.source),
+      log.map((entry) => entry.textVersion),
+    ]);
+  }
   return ids;
 }
+
+// Merged values, as the carts upsert's update sees them.
+const snapshotWins = `(excluded.snapshot_ts is not null and (carts.snapshot_ts is null or (excluded.snapshot_ts, excluded.snapshot_event_id) > (carts.snapshot_ts, carts.snapshot_event_id)))`;
+const snapshotTs = 'greatest(carts.snapshot_ts, excluded.snapshot_ts)';
+const lineCount = `(case when ${snapshotWins} then excluded.line_count else carts.line_count end)`;
+const checkoutAt = 'greatest(carts.checkout_at, excluded.checkout_at)';
+const convertedAt = 'least(carts.converted_at, excluded.converted_at)';
+// The cart's order is its earliest `order_completed` by (time, order id).
+const orderWins = `(excluded.order_id is not null and (carts.order_id is null or (excluded.converted_at, excluded.order_id) < (carts.converted_at, carts.order_id)))`;
+const newerActivity = '(excluded.last_activity_at >= carts.last_activity_at)';
+const contextWins = `(excluded.context_ts is not null and (carts.context_ts is null or excluded.context_ts < carts.context_ts))`;
+const counterList = counterColumns.join(', ');
+const mergedStatus = `(case
+      when carts.status in ('converted', 'recovered') then carts.status
+      when ${convertedAt} is not null then 'converted'
+      when carts.status = 'abandoned' and excluded.last_activity_at <= carts.last_activity_at
+        then 'abandoned'
+      when ${checkoutAt} is not null and (${snapshotTs} is null or ${checkoutAt} >= ${snapshotTs})
+        then 'checkout'
+      when ${snapshotTs} is not null and ${lineCount} = 0 then 'emptied'
+      else 'active'
+    end)`;
+// A cart with lines that is not bought is due to count as abandoned after the idle threshold
+// (the statement's last parameter) from its latest activity (browser time, never later than
+// now, so a fast clock cannot postpone it); every other cart has no timer.
+const idleDueAt = (status: string, lines: string, lastActivity: string) =>
+  `(case when ${status} in ('active', 'checkout') and ${lines} > 0
+      then least(${lastActivity}, now()) + make_interval(mins => $${cartValues.length + 2}::integer)
+      else null end)`;
+// Parameters: $1 the store, then one array per column of `v`, in its order.
+const cartValues = [
+  'external_id text',
+  'shopper_id uuid',
+  'session_id text',
+  'status text',
+  'snapshot text',
+  'currency text',
+  'value_minor bigint',
+  'line_count integer',
+  'last_activity_at timestamptz',
+  'converted_at timestamptz',
+  'device text',
+  'utm text',
+  'snapshot_ts timestamptz',
+  'snapshot_event_id text',
+  'checkout_at timestamptz',
+  'context_ts timestamptz',
+  'first_seen_at timestamptz',
+  'order_id text',
+  'order_value_minor bigint',
+  'order_currency text',
+  ...counterColumns.map((name) => `${name} integer`),
+].map((column) => column.split(' ') as [string, string]);
+
+const upsertCartsStatement = `
+  insert into carts
+    (store_id, external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
+     line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
+     checkout_at, context_ts, first_seen_at, order_id, order_value_minor, order_currency,
+     idle_due_at, ${counterList})
+  select $1::uuid, v.external_id, v.shopper_id, v.session_id, v.status,
+    v.snapshot::jsonb, v.currency, v.value_minor, v.line_count, v.last_activity_at,
+    v.converted_at, v.device, v.utm::jsonb, v.snapshot_ts, v.snapshot_event_id, v.checkout_at,
+    v.context_ts, v.first_seen_at, v.order_id, v.order_value_minor, v.order_currency,
+    ${idleDueAt('v.status', 'v.line_count', 'v.last_activity_at')},
+    ${counterColumns.map((c) => `v.${c}`).join(', ')}
+  from unnest(${cartValues.map(([, type], i) => `$${i + 2}::${type}[]`).join(', ')})
+    as v (${cartValues.map(([name]) => name).join(', ')})
+  order by v.external_id
+  on conflict (store_id, external_id) do update set
+    status = ${mergedStatus},
+    idle_due_at = ${idleDueAt(mergedStatus, lineCount, 'greatest(carts.last_activity_at, excluded.last_activity_at)')},
+    snapshot = case when ${snapshotWins} then excluded.snapshot else carts.snapshot end,
+    currency = case when ${snapshotWins} then excluded.currency else carts.currency end,
+    value_minor = case when ${snapshotWins} then excluded.value_minor else carts.value_minor end,
+    line_count = ${lineCount},
+    snapshot_event_id = case when ${snapshotWins}
+      then excluded.snapshot_event_id else carts.snapshot_event_id end,
+    snapshot_ts = ${snapshotTs},
+    checkout_at = ${checkoutAt},
+    converted_at = ${convertedAt},
+    order_id = case when ${orderWins} then excluded.order_id else carts.order_id end,
+    order_value_minor = case when ${orderWins}
+      then excluded.order_value_minor else carts.order_value_minor end,
+    order_currency = case when ${orderWins}
+      then excluded.order_currency else carts.order_currency end,
+    device = case when ${contextWins} then excluded.device else carts.device end,
+    utm = case when ${contextWins} then excluded.utm else carts.utm end,
+    context_ts = least(carts.context_ts, excluded.context_ts),
+    session_id = case when ${newerActivity} then excluded.session_id else carts.session_id end,
+    shopper_id = case when ${newerActivity} and excluded.shopper_id is not null
+      then excluded.shopper_id else coalesce(carts.shopper_id, excluded.shopper_id) end,
+    last_activity_at = greatest(carts.last_activity_at, excluded.last_activity_at),
+    first_seen_at = least(carts.first_seen_at, excluded.first_seen_at),
+    ${counterColumns.map((c) => `${c} = carts.${c} + excluded.${c}`).join(',\n    ')},
+    updated_at = now()
+  returning id, external_id, status, value_minor, line_count, checkout_at, last_activity_at,
+    idle_due_at, device, utm, ${counterList},
+    exists (
+      select 1 from carts earlier
+      where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
+        and earlier.id <> carts.id and earlier.session_id is distinct from carts.session_id
+        and earlier.first_seen_at < carts.first_seen_at
+    ) as returning_shopper`;
 
 /**
  * Creates or merges the batch's carts in ONE statement (each cart appears once: `foldCarts`
@@ -607,105 +790,43 @@ export async function upsertShoppers(
  * in external id order so concurrent batches lock them in the same order.
  */
 export async function upsertCarts(
-  trx: Trx,
+  session: IngestSession,
   storeId: string,
   carts: readonly CartFold[],
   shopperIds: ReadonlyMap<string, string>,
+  idleThresholdMinutes: number,
 ): Promise<ScoredCartRow[]> {
   const column = <T>(pick: (cart: CartFold) => T) => carts.map(pick);
   const time = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
-  // Merged values, as the update sees them.
-  const snapshotWins = sql`(excluded.snapshot_ts is not null and (carts.snapshot_ts is null or (excluded.snapshot_ts, excluded.snapshot_event_id) > (carts.snapshot_ts, carts.snapshot_event_id)))`;
-  const snapshotTs = sql`greatest(carts.snapshot_ts, excluded.snapshot_ts)`;
-  const lineCount = sql`(case when ${snapshotWins} then excluded.line_count else carts.line_count end)`;
-  const checkoutAt = sql`greatest(carts.checkout_at, excluded.checkout_at)`;
-  const convertedAt = sql`least(carts.converted_at, excluded.converted_at)`;
-  // The cart's order is its earliest `order_completed` by (time, order id).
-  const orderWins = sql`(excluded.order_id is not null and (carts.order_id is null or (excluded.converted_at, excluded.order_id) < (carts.converted_at, carts.order_id)))`;
-  const newerActivity = sql`(excluded.last_activity_at >= carts.last_activity_at)`;
-  const contextWins = sql`(excluded.context_ts is not null and (carts.context_ts is null or excluded.context_ts < carts.context_ts))`;
-  const { rows } = await sql<ScoredCartRow & { external_id: string }>`
-    insert into carts
-      (store_id, external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
-       line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
-       checkout_at, context_ts, first_seen_at, order_id, order_value_minor, order_currency,
-       ${sql.join(counterColumns.map((c) => sql.ref(c)))})
-    select ${storeId}::uuid, v.external_id, v.shopper_id, v.session_id, v.status,
-      v.snapshot::jsonb, v.currency, v.value_minor, v.line_count, v.last_activity_at,
-      v.converted_at, v.device, v.utm::jsonb, v.snapshot_ts, v.snapshot_event_id, v.checkout_at,
-      v.context_ts, v.first_seen_at, v.order_id, v.order_value_minor, v.order_currency,
-      ${sql.join(counterColumns.map((c) => sql.ref(`v.${c}`)))}
-    from unnest(
-      ${column((c) => c.externalId)}::text[],
-      ${column((c) => shopperIds.get(c.anonymousId) ?? null)}::uuid[],
-      ${column((c) => c.sessionId)}::text[],
-      ${column((c) => initialStatus(c))}::text[],
-      ${column((c) => (c.snapshot ? JSON.stringify(c.snapshot.cart) : '{}'))}::text[],
-      ${column((c) => c.snapshot?.cart.currency ?? null)}::text[],
-      ${column((c) => c.snapshot?.cart.subtotal ?? 0)}::bigint[],
-      ${column((c) => c.snapshot?.cart.lines.length ?? 0)}::integer[],
-      ${column((c) => iso(c.lastActivityTs))}::timestamptz[],
-      ${column((c) => time(c.convertedTs))}::timestamptz[],
-      ${column((c) => c.context?.device ?? null)}::text[],
-      ${column((c) => (c.context?.utm ? JSON.stringify(c.context.utm) : null))}::text[],
-      ${column((c) => time(c.snapshot?.ts))}::timestamptz[],
-      ${column((c) => c.snapshot?.eventId ?? null)}::text[],
-      ${column((c) => time(c.checkoutTs))}::timestamptz[],
-      ${column((c) => time(c.context?.ts))}::timestamptz[],
-      ${column((c) => iso(c.firstTs))}::timestamptz[],
-      ${column((c) => c.order?.id ?? null)}::text[],
-      ${column((c) => c.order?.valueMinor ?? null)}::bigint[],
-      ${column((c) => c.order?.currency ?? null)}::text[],
-      ${sql.join(counterColumns.map((name) => sql`${column((c) => c.counts[name])}::integer[]`))}
-    ) as v (external_id, shopper_id, session_id, status, snapshot, currency, value_minor,
-      line_count, last_activity_at, converted_at, device, utm, snapshot_ts, snapshot_event_id,
-      checkout_at, context_ts, first_seen_at, order_id, order_value_minor, order_currency,
-      ${sql.join(counterColumns.map((c) => sql.ref(c)))})
-    order by v.external_id
-    on conflict (store_id, external_id) do update set
-      status = case
-        when carts.status in ('converted', 'recovered') then carts.status
-        when ${convertedAt} is not null then 'converted'
-        when carts.status = 'abandoned' and excluded.last_activity_at <= carts.last_activity_at
-          then 'abandoned'
-        when ${checkoutAt} is not null and (${snapshotTs} is null or ${checkoutAt} >= ${snapshotTs})
-          then 'checkout'
-        when ${snapshotTs} is not null and ${lineCount} = 0 then 'emptied'
-        else 'active'
-      end,
-      snapshot = case when ${snapshotWins} then excluded.snapshot else carts.snapshot end,
-      currency = case when ${snapshotWins} then excluded.currency else carts.currency end,
-      value_minor = case when ${snapshotWins} then excluded.value_minor else carts.value_minor end,
-      line_count = ${lineCount},
-      snapshot_event_id = case when ${snapshotWins}
-        then excluded.snapshot_event_id else carts.snapshot_event_id end,
-      snapshot_ts = ${snapshotTs},
-      checkout_at = ${checkoutAt},
-      converted_at = ${convertedAt},
-      order_id = case when ${orderWins} then excluded.order_id else carts.order_id end,
-      order_value_minor = case when ${orderWins}
-        then excluded.order_value_minor else carts.order_value_minor end,
-      order_currency = case when ${orderWins}
-        then excluded.order_currency else carts.order_currency end,
-      device = case when ${contextWins} then excluded.device else carts.device end,
-      utm = case when ${contextWins} then excluded.utm else carts.utm end,
-      context_ts = least(carts.context_ts, excluded.context_ts),
-      session_id = case when ${newerActivity} then excluded.session_id else carts.session_id end,
-      shopper_id = case when ${newerActivity} and excluded.shopper_id is not null
-        then excluded.shopper_id else coalesce(carts.shopper_id, excluded.shopper_id) end,
-      last_activity_at = greatest(carts.last_activity_at, excluded.last_activity_at),
-      first_seen_at = least(carts.first_seen_at, excluded.first_seen_at),
-      ${sql.join(counterColumns.map((c) => sql`${sql.ref(c)} = ${sql.ref(`carts.${c}`)} + ${sql.ref(`excluded.${c}`)}`))},
-      updated_at = now()
-    returning id, external_id, status, value_minor, line_count, checkout_at, last_activity_at,
-      device, utm, ${sql.join(counterColumns.map((c) => sql.ref(c)))},
-      exists (
-        select 1 from carts earlier
-        where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
-          and earlier.id <> carts.id and earlier.session_id is distinct from carts.session_id
-          and earlier.first_seen_at < carts.first_seen_at
-      ) as returning_shopper
-  `.execute(trx);
+  const rows = await session.query<ScoredCartRow & { external_id: string }>(
+    'ingest_carts',
+    upsertCartsStatement,
+    [
+      storeId,
+      column((c) => c.externalId),
+      column((c) => shopperIds.get(c.anonymousId) ?? null),
+      column((c) => c.sessionId),
+      column((c) => initialStatus(c)),
+      column((c) => (c.snapshot ? JSON.stringify(c.snapshot.cart) : '{}')),
+      column((c) => c.snapshot?.cart.currency ?? null),
+      column((c) => c.snapshot?.cart.subtotal ?? 0),
+      column((c) => c.snapshot?.cart.lines.length ?? 0),
+      column((c) => iso(c.lastActivityTs)),
+      column((c) => time(c.convertedTs)),
+      column((c) => c.context?.device ?? null),
+      column((c) => (c.context?.utm ? JSON.stringify(c.context.utm) : null)),
+      column((c) => time(c.snapshot?.ts)),
+      column((c) => c.snapshot?.eventId ?? null),
+      column((c) => time(c.checkoutTs)),
+      column((c) => time(c.context?.ts)),
+      column((c) => iso(c.firstTs)),
+      column((c) => c.order?.id ?? null),
+      column((c) => c.order?.valueMinor ?? null),
+      column((c) => c.order?.currency ?? null),
+      ...counterColumns.map((name) => column((c) => c.counts[name])),
+      idleThresholdMinutes,
+    ],
+  );
   // Back in the order of `carts`.
   const byExternalId = new Map(rows.map((row) => [row.external_id, row]));
   return carts.map((cart) => {

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { checkAccess } from './access.js';
 import { accessHook, grantOf } from './access-hook.js';
 import type { IngestDeps } from './deps.js';
-import { ingestFrame, rateLimited, retryDelayMs } from './frames.js';
+import { type CommandChannel, ingestFrame, rateLimited, retryDelayMs } from './frames.js';
 
 // A socket whose frames arrive faster than they commit stops being read (TCP backpressure
 // reaches the client) once this many wait, and is read again when the backlog has drained to
@@ -50,8 +50,10 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
   const ip = clientIp(request);
   const log = request.log.child({ storeId: store.id });
   const count = deps.count('ws');
-  // Frames are handled one after another in arrival order, so acks leave in seq order and a
-  // frame never commits before the one sent ahead of it.
+  // Frames are handled as they arrive, up to PAUSE_AT at once, so the frames a socket has in
+  // flight can share one group commit; their answers leave in arrival order (seq order), each
+  // once its own frame is done. Two frames of a socket may commit in either order: every merge
+  // compares event times, never arrival order, so the rows converge all the same.
   let tail: Promise<void> = Promise.resolve();
   let waiting = 0;
   // Set once the store's key or origin stopped being allowed; later frames are not stored.
@@ -61,20 +63,23 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
     // A client that left gets no answer; it resends what was not acked, and dedupe absorbs it.
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
   };
+  // What listeners answer the page with (overlay commands), on this same socket.
+  const channel: CommandChannel = { send };
 
-  const handle = async (data: RawData, isBinary: boolean, receivedAt: Date): Promise<void> => {
-    if (refused) return;
+  /** One frame's answer, and whether the socket must close once it has been sent. */
+  type Answer = { frame: ServerFrame; close?: true } | undefined;
+
+  const handle = async (data: RawData, isBinary: boolean, receivedAt: Date): Promise<Answer> => {
+    if (refused) return undefined;
     // Every message counts against the client's address, valid or not; the socket stays open.
     const ipWait = await deps.throttle.frame(ip);
     if (ipWait !== null) {
       count('rate_limited', { stored: 0, duplicate: 0, rejected: 0 });
-      send(rateLimited(isBinary ? -1 : parseBatch(textOf(data)).seq, ipWait));
-      return;
+      return { frame: rateLimited(isBinary ? -1 : parseBatch(textOf(data)).seq, ipWait) };
     }
     if (isBinary) {
       count('invalid', { stored: 0, duplicate: 0, rejected: 0 });
-      send(nack(-1, 'invalid', 0, 'frames are JSON text messages, not binary'));
-      return;
+      return { frame: nack(-1, 'invalid', 0, 'frames are JSON text messages, not binary') };
     }
     const text = textOf(data);
     // The cache makes this cheap; it is what lets a revocation or an origin edit reach sockets
@@ -85,14 +90,11 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
       // sdk which frame the answer is about.
       const seq = parseBatch(text).seq;
       if (access.code === 'WB_ERR_UNAVAILABLE') {
-        send(nack(seq, 'unavailable', retryDelayMs(), access.message));
-        return;
+        return { frame: nack(seq, 'unavailable', retryDelayMs(), access.message) };
       }
       refused = true;
       log.info({ code: access.code }, 'ingest stream no longer allowed');
-      send(nack(seq, 'unauthorized', 0, access.message));
-      socket.close(CLOSE_POLICY, 'store key or origin no longer allowed');
-      return;
+      return { frame: nack(seq, 'unauthorized', 0, access.message), close: true };
     }
     const answer = await ingestFrame(
       {
@@ -102,21 +104,35 @@ function serveStream(socket: WebSocket, request: FastifyRequest, deps: IngestDep
         receivedAt,
         log,
         listeners: deps.listeners,
+        channel,
         device,
         count,
         admit: (events) => deps.throttle.events(publicKey, events),
       },
       text,
     );
-    send(answer);
+    return { frame: answer };
   };
 
   socket.on('message', (data: RawData, isBinary: boolean) => {
     const receivedAt = new Date();
     waiting += 1;
     if (waiting >= PAUSE_AT && !socket.isPaused) socket.pause();
+    // Started now; settled into a value so that a failure waits for its turn in `tail`.
+    const answer = handle(data, isBinary, receivedAt).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
     tail = tail
-      .then(() => handle(data, isBinary, receivedAt))
+      .then(() => answer)
+      .then((outcome) => {
+        if ('error' in outcome) throw outcome.error;
+        if (!outcome.value) return;
+        send(outcome.value.frame);
+        if (outcome.value.close) {
+          socket.close(CLOSE_POLICY, 'store key or origin no longer allowed');
+        }
+      })
       .catch((error: unknown) => {
         // ingestFrame answers storage failures itself; this is a bug, so the socket ends and
         // the client reconnects and resends.
