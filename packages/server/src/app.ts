@@ -15,6 +15,7 @@ import {
 } from './features/ingest/index.js';
 import { messagingRoutes } from './features/messaging/index.js';
 import { metricsFeature } from './features/metrics/index.js';
+import { onsiteDecisions } from './features/onsite/index.js';
 import { sdkFeature } from './features/sdk/index.js';
 import { installErrorHandling } from './http-errors.js';
 import { createLogger } from './logger.js';
@@ -97,9 +98,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         })
       : createMemoryRateLimiter(),
     eventsPerSecondPerKey: config.rateLimitEventsPerSecond,
+    // Connections of the writer's own: prepared statements, and events by COPY.
+    ...(config.databaseUrl ? { writer: { databaseUrl: config.databaseUrl } } : {}),
     framesPerSecondPerIp: config.rateLimitFramesPerIpPerSecond,
-    // Every cart activity re-arms the cart's abandonment timer and reaches the live admin view.
-    onEventsStored: [armIdleTimers(app.queue), liveCartUpdates(app.live)],
+    // Every cart activity re-arms the cart's abandonment timer and reaches the live admin view;
+    // a page about to lose its shopper may be answered with an overlay.
+    onEventsStored: [
+      armIdleTimers(app.queue),
+      liveCartUpdates(app.live),
+      onsiteDecisions({
+        db: app.db,
+        log: app.log.child({ component: 'onsite' }),
+        ...(app.hasDecorator('metrics') ? { metrics: app.metrics } : {}),
+      }),
+    ],
   });
   await app.register(messagingRoutes, { config });
   await app.register(adminFeature, {

@@ -193,7 +193,8 @@ function displayHost(host: string): string {
 
 /**
  * The demo runs at a pace a person can watch: a cart counts as abandoned after one minute, and
- * the sequence's mails follow 1, 3 and 5 minutes later, at any hour.
+ * the sequence's mails follow 1, 3 and 5 minutes later, at any hour. The exit modal shows for
+ * any cart, with a 10 % code, once a session.
  */
 async function useDemoPace(db: Db, storeId: string): Promise<void> {
   await db
@@ -203,6 +204,16 @@ async function useDemoPace(db: Db, storeId: string): Promise<void> {
         idleThresholdMinutes: 1,
         quietHours: { start: '00:00', end: '00:00' },
         frequencyCapHours: { email: 0, sms: 0, push: 0 },
+        // Overlays for any cart, with a code, once a session: the on-site side shows at once.
+        onsite: {
+          exitModal: { minRisk: 0 },
+          dismissCooldownDays: 0,
+          offer: {
+            discount: { kind: 'percent', value: 10, validHours: 24 },
+            minRisk: 0,
+            maxPerDay: 1000,
+          },
+        },
       }),
     })
     .where('id', '=', storeId)

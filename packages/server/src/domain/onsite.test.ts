@@ -43,6 +43,10 @@ describe('on-site rules', () => {
       pages: { include: ['*'], exclude: ['/checkout*', '/checkouts/*', '/account*', '/orders/*'] },
       dismissCooldownDays: 7,
       offer: null,
+      locale: 'auto',
+      theme: {},
+      texts: {},
+      consent: null,
     });
   });
 
@@ -56,6 +60,12 @@ describe('on-site rules', () => {
       { dismissCooldownDays: 400 },
       { offer: { discount: { kind: 'percent', value: 0, validHours: 24 } } },
       { surprise: true },
+      { theme: { primary: 'red; }' } },
+      { theme: { fontFamily: '"Comic Sans"' } },
+      { texts: { it: { exitTitle: 'Aspetta' } } },
+      { texts: { en: { notAKey: 'x' } } },
+      { consent: { text: '', version: '1' } },
+      { locale: 'it' },
     ]) {
       expect(onsiteRules.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }

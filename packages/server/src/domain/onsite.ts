@@ -1,3 +1,4 @@
+import { overlayLocales, overlayTextKeys, overlayTheme } from '@winback/shared/overlay';
 import { z } from 'zod';
 import { discountPolicy } from './discount.js';
 
@@ -73,6 +74,25 @@ export const onsiteRules = z.strictObject({
       minValueMinor: amount.default(0),
       maxPerDay: z.number().int().min(1).max(1_000_000).default(200),
     })
+    .nullable()
+    .default(null),
+  /** The overlays' language: `auto` takes the browser's when the widget has it, else the store's. */
+  locale: z.enum(['auto', ...overlayLocales]).default('auto'),
+  /** The store's look: colours, font, corner radius, logo. */
+  theme: overlayTheme.default({}),
+  /** The store's own wording, per language, replacing the widget's texts of the same key. */
+  texts: z
+    .partialRecord(
+      z.enum(overlayLocales),
+      z.partialRecord(z.enum(overlayTextKeys), z.string().max(500)),
+    )
+    .default({}),
+  /**
+   * The consent wording beside the capture form's checkbox, and its version (recorded with the
+   * consent). Null: the built-in wording of each language, version `winback-default-1`.
+   */
+  consent: z
+    .strictObject({ text: z.string().min(1).max(1000), version: z.string().min(1).max(64) })
     .nullable()
     .default(null),
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
+import type { Database, DiscountOrigin } from '../../db/schema.js';
 import { type DiscountPolicy, generateCode, issueDiscount } from '../../domain/discount.js';
 
 export interface IssuedDiscount {
@@ -26,6 +26,8 @@ export async function issueBuiltinDiscount(
     policy: DiscountPolicy;
     cart: { subtotalMinor: number; currency: string | null };
     now: Date;
+    /** What issues it: a recovery message (default) or an on-site overlay. */
+    origin?: DiscountOrigin;
   },
 ): Promise<IssuedDiscount | null> {
   const terms = issueDiscount(request.policy, request.cart, request.now);
@@ -44,6 +46,7 @@ export async function issueBuiltinDiscount(
         currency: terms.currency,
         min_subtotal_minor: terms.minSubtotalMinor,
         expires_at: terms.expiresAt,
+        origin: request.origin ?? 'message',
       })
       .onConflict((oc) => oc.columns(['store_id', 'code']).doNothing())
       .returning('id')
