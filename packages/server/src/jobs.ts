@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import { partitionJob } from './db/partition-job.js';
 import { abandonmentJobs } from './features/abandonment/index.js';
+import { analyticsJobs } from './features/analytics/jobs.js';
 import { messagingJobs } from './features/messaging/index.js';
 import type { LivePublisher } from './plugins/live.js';
 import { createReconciler, type JobQueue, type Reconciler } from './queue/index.js';
@@ -29,7 +30,12 @@ export type JobModule = (
 ) => void | (() => Promise<void>) | Promise<void | (() => Promise<void>)>;
 
 // Each feature that owns jobs adds its module here.
-const jobModules: readonly JobModule[] = [partitionJob, abandonmentJobs, messagingJobs];
+const jobModules: readonly JobModule[] = [
+  partitionJob,
+  abandonmentJobs,
+  messagingJobs,
+  analyticsJobs,
+];
 
 export interface JobRunner {
   reconciler: Reconciler;

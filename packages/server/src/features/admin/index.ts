@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { CapturedMailbox } from '../../embedded/smtp-capture.js';
 import type { LiveBus } from '../../plugins/live.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../ingest/index.js';
+import { adminApi } from './api/index.js';
 import { defaultLoginLimits, type LoginLimits, registerAuth } from './auth.js';
 import { registerLiveFeed } from './live.js';
 import { defaultFeedLimits, type FeedLimits } from './live-socket.js';
@@ -19,7 +20,7 @@ export interface AdminFeatureOptions {
   publicUrl: string;
   /** The live bus the feed follows (`app.live`). */
   live: LiveBus;
-  /** The demo's SMTP capture, so the page can show what would have been sent. */
+  /** The demo's SMTP capture, shown by the page's outbox (`/admin/api/outbox`). */
   mailbox?: CapturedMailbox;
   /**
    * Where sign-in attempts are counted. Default: a new in-process limiter, closed with the app
@@ -107,6 +108,11 @@ export const adminFeature: FastifyPluginAsync<AdminFeatureOptions> = async (app,
     feedLimits: options.feedLimits ?? defaultFeedLimits,
     sessionCheck: (ids) => standingSessions(app.db, ids),
   });
-  await app.register(adminPage, options.mailbox ? { mailbox: options.mailbox } : {});
-  // Admin API routes register here, inside this scope, behind `app.requireAdmin`.
+  await app.register(adminPage, { publicUrl: url.href });
+  // Admin API routes register in `adminApi`, inside this scope, behind `app.requireAdmin`.
+  await app.register(adminApi, {
+    live,
+    publicUrl: url.href,
+    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+  });
 };
