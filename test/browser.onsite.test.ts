@@ -211,6 +211,40 @@ describe.skipIf(!chromium || !pgUrl)('on-site recovery on the demo storefront', 
       390,
     );
 
+    // The shopper leaves an email, ticking the consent box: the store gets it, with consent from
+    // the widget and the wording's version.
+    await dialog.getByRole('textbox', { name: 'Email', exact: true }).fill('jane.widget@example.com');
+    await dialog.getByRole('button', { name: 'Save my cart' }).click();
+    await expect.poll(() => dialog.getByRole('alert').count()).toBe(1);
+    await dialog.getByRole('checkbox').check();
+    await dialog.getByRole('button', { name: 'Save my cart' }).click();
+    await expect
+      .poll(async () => {
+        const shopper = await db
+          .selectFrom('shoppers')
+          .select(['email', 'email_consent', 'consent_text_version'])
+          .where('store_id', '=', storeId)
+          .where('email', '=', 'jane.widget@example.com')
+          .executeTakeFirst();
+        return shopper;
+      }, DELIVERY)
+      .toEqual({
+        email: 'jane.widget@example.com',
+        email_consent: true,
+        consent_text_version: 'winback-default-1',
+      });
+    const consent = await db
+      .selectFrom('consent_log')
+      .select(['channel', 'granted', 'source', 'text_version'])
+      .where('store_id', '=', storeId)
+      .execute();
+    expect(consent).toContainEqual({
+      channel: 'email',
+      granted: true,
+      source: 'widget',
+      text_version: 'winback-default-1',
+    });
+
     await dialog.getByRole('link', { name: /return to checkout/i }).click();
     await page.waitForURL(/\/cart/);
     expect(new URL(page.url()).pathname).toBe('/cart');
