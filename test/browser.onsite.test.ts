@@ -213,7 +213,9 @@ describe.skipIf(!chromium || !pgUrl)('on-site recovery on the demo storefront', 
 
     // The shopper leaves an email, ticking the consent box: the store gets it, with consent from
     // the widget and the wording's version.
-    await dialog.getByRole('textbox', { name: 'Email', exact: true }).fill('jane.widget@example.com');
+    await dialog
+      .getByRole('textbox', { name: 'Email', exact: true })
+      .fill('jane.widget@example.com');
     await dialog.getByRole('button', { name: 'Save my cart' }).click();
     await expect.poll(() => dialog.getByRole('alert').count()).toBe(1);
     await dialog.getByRole('checkbox').check();
