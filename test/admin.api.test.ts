@@ -148,6 +148,7 @@ describe.skipIf(!pgUrl)('admin API', () => {
                   'cartRestore',
                   'locale',
                   'onsite',
+                  'sender',
                 ].includes(key),
             ),
           fc.jsonValue(),
@@ -176,6 +177,273 @@ describe.skipIf(!pgUrl)('admin API', () => {
     );
     expect((await call('GET', '/admin/api/store')).json()).toEqual(before);
     expect(await auditOf(store)).toEqual([]);
+  });
+
+  it('keeps the sender, the on-site offer, texts, consent and logo, the cap, the store URL and its restore link', async () => {
+    const { store, call } = await merchant();
+    const settings = {
+      sender: { name: 'Sunrise Ceramics', replyTo: 'owner@sunrise.example' },
+      frequencyCapHours: { email: 48, sms: 24, push: 12 },
+      storeUrl: 'https://sunrise.example',
+      cartRestore: {
+        kind: 'template',
+        url: 'https://sunrise.example/cart/restore?id={cart_id}&code={discount}',
+      },
+      onsite: {
+        offer: {
+          discount: { kind: 'percent', value: 15, validHours: 24 },
+          minRisk: 0.7,
+          minValueMinor: 2_500,
+          maxPerDay: 50,
+        },
+        texts: { en: { exitTitle: 'Before you go' }, de: { checkout: 'Zur Kasse' } },
+        consent: { text: 'Yes, email me about my cart.', version: 'sunrise-2' },
+        theme: { primary: '#aa3300', logoUrl: 'https://sunrise.example/logo.svg', radius: 6 },
+      },
+    };
+    const response = await call('PATCH', '/admin/api/store', { settings });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().settings).toMatchObject(settings);
+    expect((await call('GET', '/admin/api/store')).json().settings).toMatchObject(settings);
+    const cleared = await call('PATCH', '/admin/api/store', {
+      settings: { sender: { name: null, replyTo: null }, storeUrl: null },
+    });
+    expect(cleared.statusCode).toBe(400);
+    expect(cleared.json().error.message).toMatch(/cartRestore\.url/);
+    const unset = await call('PATCH', '/admin/api/store', {
+      settings: { sender: { name: null, replyTo: null }, onsite: { offer: null, consent: null } },
+    });
+    expect(unset.json().settings).toMatchObject({
+      sender: { name: null, replyTo: null },
+      onsite: { offer: null, consent: null, texts: {} },
+    });
+    const texts = await call('GET', '/admin/api/store/overlay-texts');
+    expect(texts.statusCode).toBe(200);
+    expect(texts.json().locales).toEqual(['en', 'de', 'fr', 'es']);
+    expect(texts.json().keys).toContain('exitTitle');
+    expect(texts.json().defaults.en.exitTitle).toBeTruthy();
+    expect((await auditOf(store)).map((row) => row.detail)).toEqual([
+      {
+        fields: [],
+        settings: ['frequencyCapHours', 'storeUrl', 'cartRestore', 'onsite', 'sender'],
+      },
+      { fields: [], settings: ['onsite', 'sender'] },
+    ]);
+  });
+
+  it('refuses bad sender, offer, texts, consent, logo, cap, store URL and restore settings whole', async () => {
+    const { store, call } = await merchant();
+    const good = await call('PATCH', '/admin/api/store', {
+      settings: {
+        sender: { name: 'Good Shop', replyTo: 'owner@good.example' },
+        onsite: {
+          offer: {
+            discount: { kind: 'fixed', value: 500, validHours: 48 },
+            minRisk: 0.5,
+            minValueMinor: 0,
+            maxPerDay: 10,
+          },
+        },
+      },
+    });
+    expect(good.statusCode).toBe(200);
+    const before = (await call('GET', '/admin/api/store')).json();
+    const auditBefore = await auditOf(store);
+    const withSettings = (settings: fc.Arbitrary<Record<string, unknown>>) =>
+      settings.map((value) => ({ settings: value }));
+    const onsite = (rules: fc.Arbitrary<Record<string, unknown>>) =>
+      withSettings(rules.map((value) => ({ onsite: value })));
+    const validOffer = {
+      discount: { kind: 'percent', value: 10, validHours: 24 },
+      minRisk: 0.6,
+      minValueMinor: 0,
+      maxPerDay: 200,
+    };
+    const notAnInteger = fc.double({ noNaN: true }).filter((value) => !Number.isInteger(value));
+    const badEmail = fc.oneof(
+      fc.string().filter((text) => !text.includes('@')),
+      fc.constantFrom(
+        'owner@shop.example\r\nBcc: victim@else.example',
+        'owner@shop.example, victim@else.example',
+        'Owner <owner@shop.example>',
+        '@shop.example',
+        'owner@',
+        `${'a'.repeat(250)}@shop.example`,
+      ),
+    );
+    const badName = fc.oneof(
+      fc
+        .tuple(
+          fc.string(),
+          fc.constantFrom('"', '\\', '<', '>', '\r\n', '\n', '\u0000'),
+          fc.string(),
+        )
+        .map(([a, b, c]) => `${a}${b}${c}`),
+      fc.constantFrom('', '   ', 'x'.repeat(101)),
+    );
+    const badPatches = fc.oneof(
+      withSettings(
+        fc.oneof(
+          fc.record({ sender: fc.record({ name: fc.constant(null), replyTo: badEmail }) }),
+          fc.record({ sender: fc.record({ name: badName, replyTo: fc.constant(null) }) }),
+          fc.record({
+            sender: fc.constantFrom({ name: 'Shop' }, { replyTo: 'a@b.example' }, null, 'Shop'),
+          }),
+          fc.record({
+            sender: fc.record({
+              name: fc.constant(null),
+              replyTo: fc.constant(null),
+              bcc: fc.constant('victim@else.example'),
+            }),
+          }),
+          fc.record({
+            frequencyCapHours: fc.record({
+              email: fc.oneof(
+                fc.integer({ max: -1 }),
+                fc.integer({ min: 721 }),
+                notAnInteger,
+                fc.string(),
+              ),
+              sms: fc.constant(24),
+              push: fc.constant(12),
+            }),
+          }),
+          fc.record({ frequencyCapHours: fc.constant({ email: 12 }) }),
+          fc.record({
+            storeUrl: fc.oneof(
+              fc.string().map((text) => `ftp://${text}`),
+              fc.constantFrom('javascript:alert(1)', 'not a url', '//shop.example', ''),
+            ),
+          }),
+          fc.record({
+            cartRestore: fc.oneof(
+              fc
+                .string()
+                .filter((kind) => !['shopify', 'template', 'none'].includes(kind))
+                .map((kind) => ({ kind })),
+              fc
+                .stringMatching(/^[a-z_]{1,12}$/)
+                .filter((name) => !['cart_id', 'discount', 'lines'].includes(name))
+                .map((name) => ({
+                  kind: 'template',
+                  url: `https://good.example/cart?x={${name}}`,
+                })),
+              fc.constant({ kind: 'template', url: 'javascript:alert(1)' }),
+              fc.constant({ kind: 'shopify', url: 'https://good.example/cart' }),
+            ),
+          }),
+        ),
+      ),
+      onsite(
+        fc.oneof(
+          fc.record({
+            offer: fc.oneof(
+              fc.record({
+                ...Object.fromEntries(
+                  Object.entries(validOffer).map(([k, v]) => [k, fc.constant(v)]),
+                ),
+                discount: fc.oneof(
+                  fc.record({
+                    kind: fc.constant('percent'),
+                    value: fc.oneof(fc.integer({ min: 101 }), fc.integer({ max: 0 })),
+                    validHours: fc.constant(24),
+                  }),
+                  fc.record({
+                    kind: fc.constant('fixed'),
+                    value: fc.integer({ max: 0 }),
+                    validHours: fc.constant(24),
+                  }),
+                  fc.record({
+                    kind: fc.constant('percent'),
+                    value: fc.constant(10),
+                    validHours: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 721 })),
+                  }),
+                ),
+              }),
+              fc.record({
+                ...Object.fromEntries(
+                  Object.entries(validOffer).map(([k, v]) => [k, fc.constant(v)]),
+                ),
+                minRisk: fc.oneof(
+                  fc.double({ min: 1.0001, max: 1e9, noNaN: true }),
+                  fc.double({ min: -1e9, max: -0.0001, noNaN: true }),
+                ),
+              }),
+              fc.record({
+                ...Object.fromEntries(
+                  Object.entries(validOffer).map(([k, v]) => [k, fc.constant(v)]),
+                ),
+                maxPerDay: fc.oneof(fc.integer({ max: 0 }), notAnInteger),
+              }),
+              fc.record({
+                ...Object.fromEntries(
+                  Object.entries(validOffer).map(([k, v]) => [k, fc.constant(v)]),
+                ),
+                minValueMinor: fc.oneof(fc.integer({ max: -1 }), notAnInteger),
+              }),
+              fc.constant({ minRisk: 0.5 }),
+            ),
+          }),
+          fc.record({
+            texts: fc.oneof(
+              fc
+                .string()
+                .filter((locale) => !['en', 'de', 'fr', 'es'].includes(locale))
+                .map((locale) => ({ [locale]: { exitTitle: 'Hi' } })),
+              fc
+                .string()
+                .filter((key) => !/^[a-z][A-Za-z_]*$/.test(key))
+                .map((key) => ({ en: { [key]: 'Hi' } })),
+              fc
+                .string({ minLength: 501, maxLength: 600 })
+                .map((text) => ({ en: { exitTitle: text } })),
+              fc.constant({ en: { exitTitle: 42 } }),
+            ),
+          }),
+          fc.record({
+            consent: fc.oneof(
+              fc.record({ text: fc.constant(''), version: fc.constant('v1') }),
+              fc.record({
+                text: fc.string({ minLength: 1001, maxLength: 1100 }),
+                version: fc.constant('v1'),
+              }),
+              fc.record({
+                text: fc.constant('Yes, email me.'),
+                version: fc.oneof(fc.constant(''), fc.string({ minLength: 65, maxLength: 80 })),
+              }),
+              fc.constant({ text: 'Yes, email me.' }),
+            ),
+          }),
+          fc.record({
+            theme: fc.record({
+              logoUrl: fc.oneof(
+                fc.constantFrom(
+                  'javascript:alert(1)',
+                  'data:image/svg+xml,<svg onload=alert(1)>',
+                  '//evil.example/logo.png',
+                  'http://evil.example/logo.png',
+                  '',
+                  'https://shop.example/logo with space.png',
+                ),
+                fc.string().map((text) => `vbscript:${text}`),
+              ),
+            }),
+          }),
+        ),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(badPatches, async (patch) => {
+        const response = await call('PATCH', '/admin/api/store', patch);
+        expect(response.statusCode, JSON.stringify(patch)).toBe(400);
+        const body = response.json();
+        expect(body.error.code).toBe('WB_ERR_VALIDATION');
+        expect(body.error.message).toEqual(expect.any(String));
+      }),
+      { numRuns: 150 },
+    );
+    expect((await call('GET', '/admin/api/store')).json()).toEqual(before);
+    expect(await auditOf(store)).toEqual(auditBefore);
   });
 
   it('rotates the public key: the new one is taken, the old one refused', async () => {
@@ -541,6 +809,9 @@ describe.skipIf(!pgUrl)('admin API', () => {
       ['POST', '/admin/api/templates', { name: 'x' }],
       ['PATCH', '/admin/api/templates/00000000-0000-4000-8000-000000000000', { name: 'x' }],
       ['POST', '/admin/api/templates/preview', {}],
+      ['GET', '/admin/api/store/overlay-texts'],
+      ['POST', '/admin/api/templates/test-send', {}],
+      ['POST', '/admin/api/templates/reminder/test-send', {}],
     ];
     const { cookie } = await merchant();
     for (const [method, url, payload] of routes) {
@@ -573,6 +844,9 @@ describe.skipIf(!pgUrl)('admin API', () => {
         '/admin/api/store',
         '/admin/api/carts/search',
         '/admin/api/carts/{id}',
+        '/admin/api/store/overlay-texts',
+        '/admin/api/templates/test-send',
+        '/admin/api/templates/{id}/test-send',
       ]),
     );
     expect(document.paths['/admin/api/store'].patch.requestBody).toBeDefined();

@@ -230,6 +230,20 @@ export interface Store {
   createdAt: string;
 }
 
+/** The overlays' built-in wording (`GET /admin/api/store/overlay-texts`). */
+export interface OverlayTextDefaults {
+  locales: string[];
+  keys: string[];
+  defaults: Record<string, Record<string, string>>;
+}
+
+/** A template's test send, as the server reports it. */
+export interface TestSent {
+  sentTo: string;
+  subject: string;
+  cart: { id: string | null; externalId: string | null };
+}
+
 export interface MailSummary {
   id: string;
   receivedAt: string;

@@ -118,6 +118,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     publicUrl: config.publicUrl,
     live: app.live,
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    // Template test sends go out over the same SMTP as recovery mail.
+    mail: { ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}), mailFrom: config.mailFrom },
     ...(options.liveHeartbeatMs ? { heartbeatMs: options.liveHeartbeatMs } : {}),
   });
   await app.register(sdkFeature);

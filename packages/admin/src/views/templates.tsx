@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import {
+  ApiError,
   describeError,
   get,
   patch,
@@ -7,6 +8,7 @@ import {
   type RenderedEmail,
   type Template,
   type Templates as TemplateList,
+  type TestSent,
 } from '../api.js';
 import { EmailFrame, Empty, Show, useLoad } from '../components.js';
 
@@ -28,6 +30,12 @@ function Editor({ start, onSaved }: { start: Draft; onSaved: (template: Template
   >({ state: 'loading' });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [testSend, setTestSend] = useState<
+    | { state: 'idle' }
+    | { state: 'sending' }
+    | { state: 'sent'; to: string }
+    | { state: 'error'; error: unknown }
+  >({ state: 'idle' });
 
   // Live preview: rendered by the server for the store's most recent cart, after a pause in typing.
   useEffect(() => {
@@ -64,6 +72,21 @@ function Editor({ start, onSaved }: { start: Draft; onSaved: (template: Template
       setMessage({ ok: false, text: describeError(error) });
     } finally {
       setBusy(false);
+    }
+  };
+
+  // What the preview shows goes to the merchant's own address (set in Settings), saved or not.
+  const sendTest = async () => {
+    setTestSend({ state: 'sending' });
+    try {
+      const sent = await post<TestSent>('/admin/api/templates/test-send', {
+        subject: draft.subject,
+        html: draft.html,
+        text: draft.text,
+      });
+      setTestSend({ state: 'sent', to: sent.sentTo });
+    } catch (error) {
+      setTestSend({ state: 'error', error });
     }
   };
 
@@ -108,9 +131,35 @@ function Editor({ start, onSaved }: { start: Draft; onSaved: (template: Template
             onInput={(e) => setDraft({ ...draft, text: e.currentTarget.value })}
           />
         </label>
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Saving…' : draft.id ? 'Save template' : 'Save as new template'}
-        </button>
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy}>
+            {busy ? 'Saving…' : draft.id ? 'Save template' : 'Save as new template'}
+          </button>
+          <button
+            type="button"
+            class="send-test"
+            disabled={testSend.state === 'sending'}
+            onClick={sendTest}
+          >
+            {testSend.state === 'sending' ? 'Sending…' : 'Send test'}
+          </button>
+        </div>
+        {testSend.state === 'sent' && (
+          <p class="state ok test-send" role="status">
+            Test mail sent to {testSend.to}.
+          </p>
+        )}
+        {testSend.state === 'error' && (
+          <p class="state error test-send" role="alert">
+            {describeError(testSend.error)}
+            {testSend.error instanceof ApiError && testSend.error.code === 'WB_ERR_CONFLICT' && (
+              <>
+                {' '}
+                <a href="#/settings">Open the settings</a>
+              </>
+            )}
+          </p>
+        )}
         {message && (
           <p class={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
             {message.text}

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { CapturedMailbox } from '../../embedded/smtp-capture.js';
 import type { LiveBus } from '../../plugins/live.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../ingest/index.js';
+import type { RateRule } from '../ingest/rate-limit.js';
 import { adminApi } from './api/index.js';
+import { defaultTestSendRule } from './api/test-send.js';
 import { defaultLoginLimits, type LoginLimits, registerAuth } from './auth.js';
 import { registerLiveFeed } from './live.js';
 import { defaultFeedLimits, type FeedLimits } from './live-socket.js';
@@ -22,6 +24,13 @@ export interface AdminFeatureOptions {
   live: LiveBus;
   /** The demo's SMTP capture, shown by the page's outbox (`/admin/api/outbox`). */
   mailbox?: CapturedMailbox;
+  /**
+   * How template test sends go out: the server's SMTP (SMTP_URL; none refuses them) and sender
+   * (MAIL_FROM). Default: no SMTP.
+   */
+  mail?: { smtpUrl?: string; mailFrom: string };
+  /** Test sends a store may make per window (default 5 a minute). */
+  testSendLimit?: RateRule;
   /**
    * Where sign-in attempts are counted. Default: a new in-process limiter, closed with the app
    * (each node counts its own).
@@ -82,6 +91,19 @@ export const adminFeature: FastifyPluginAsync<AdminFeatureOptions> = async (app,
     windowMs: checkPositive('loginLimits.windowMs', limits.windowMs, defaultLoginLimits.windowMs),
   };
   const heartbeatMs = checkPositive('heartbeatMs', options.heartbeatMs, 30_000);
+  const mail = options.mail ?? { mailFrom: 'Winback <recovery@localhost>' };
+  if (typeof mail.mailFrom !== 'string' || mail.mailFrom === '') {
+    throw new Error('admin feature: option "mail.mailFrom" must be a sender address');
+  }
+  const sendLimit = options.testSendLimit ?? defaultTestSendRule;
+  const testSendLimit: RateRule = {
+    limit: checkPositive('testSendLimit.limit', sendLimit.limit, defaultTestSendRule.limit),
+    windowMs: checkPositive(
+      'testSendLimit.windowMs',
+      sendLimit.windowMs,
+      defaultTestSendRule.windowMs,
+    ),
+  };
   if (!app.hasDecorator('db')) {
     throw new Error('admin feature: register the db plugin before it (app.db is missing)');
   }
@@ -114,5 +136,11 @@ export const adminFeature: FastifyPluginAsync<AdminFeatureOptions> = async (app,
     live,
     publicUrl: url.href,
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    testSend: {
+      ...(mail.smtpUrl ? { smtpUrl: mail.smtpUrl } : {}),
+      mailFrom: mail.mailFrom,
+      limiter,
+      rule: testSendLimit,
+    },
   });
 };

@@ -1,3 +1,4 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { onsiteRules } from '../../domain/onsite.js';
 import { cartRestore } from '../../domain/restore-url.js';
@@ -19,6 +20,21 @@ const timeZone = z.string().refine((zone) => {
     return false;
   }
 }, 'must be an IANA time zone such as Europe/Berlin');
+
+/**
+ * A display name for the From header: one line, and none of the characters that would end or
+ * escape its quoted form (`"`, `\`, `<`, `>`), so it can never add an address or a header.
+ */
+const senderName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    /^[^"\\<>\u0000-\u001f\u007f]+$/,
+    'must be one line without quotes, backslashes or angle brackets',
+  );
 
 const fields = {
   /** Minutes without cart activity before a cart counts as abandoned: 1 minute to 7 days. */
@@ -65,6 +81,15 @@ const fields = {
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag like en or de-DE'),
   /** On-site overlays: which show, for which carts, on which pages, and any discount they offer. */
   onsite: onsiteRules,
+  /**
+   * Who recovery mails come from: `name` replaces the display name of MAIL_FROM (the address
+   * stays the server's, which its SPF and DKIM cover); `replyTo` is the merchant's own address,
+   * where shoppers' replies and the admin's test sends go. Null: MAIL_FROM's name, no address.
+   */
+  sender: z.strictObject({
+    name: senderName.nullable(),
+    replyTo: z.email('must be an email address such as you@shop.example').max(254).nullable(),
+  }),
 };
 
 export const defaultStoreSettings: Readonly<StoreSettings> = Object.freeze<StoreSettings>({
@@ -77,6 +102,7 @@ export const defaultStoreSettings: Readonly<StoreSettings> = Object.freeze<Store
   cartRestore: { kind: 'none' },
   locale: 'en',
   onsite: onsiteRules.parse({}),
+  sender: { name: null, replyTo: null },
 });
 
 /** A partial settings document as the admin API accepts it: every given key must be valid. */
@@ -108,4 +134,18 @@ export function storefrontOrigin(
 ): string | null {
   if (settings.storeUrl) return new URL(settings.storeUrl).origin;
   return allowedOrigins[0] ?? null;
+}
+
+/**
+ * The From header of the store's mail: MAIL_FROM's address under the store's sender name, or
+ * MAIL_FROM as it is when the store has none (or MAIL_FROM holds no single address).
+ *
+ * @example
+ *   senderFrom({ name: 'Sunrise Ceramics', replyTo: null }, 'Winback <recovery@mail.example>');
+ *   // '"Sunrise Ceramics" <recovery@mail.example>'
+ */
+export function senderFrom(sender: StoreSettings['sender'], mailFrom: string): string {
+  const [entry, ...more] = addressparser(mailFrom, { flatten: true });
+  if (!sender.name || !entry?.address || more.length > 0) return mailFrom;
+  return `"${sender.name}" <${entry.address}>`;
 }

@@ -114,7 +114,7 @@ async function checkTemplates(
   steps.forEach((step, index) => {
     const exists = isTemplateId(step.template)
       ? known.has(step.template.toLowerCase())
-      : step.template in defaultTemplates;
+      : Object.hasOwn(defaultTemplates, step.template);
     if (!exists) {
       throw new AppError(
         'WB_ERR_VALIDATION',

@@ -14,6 +14,7 @@ import { cartRoutes } from './carts.js';
 import { outboxRoutes } from './outbox.js';
 import { storeRoutes } from './store.js';
 import { templateRoutes } from './templates.js';
+import { type TestSendOptions, testSendRoutes } from './test-send.js';
 
 /**
  * The admin API under `/admin/api/`, behind `requireAdmin`, with its OpenAPI document built from
@@ -25,6 +26,7 @@ export const adminApi: FastifyPluginAsync<{
   live: LiveBus;
   publicUrl: string;
   mailbox?: CapturedMailbox;
+  testSend: TestSendOptions;
 }> = async (app, options) => {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -50,6 +52,7 @@ export const adminApi: FastifyPluginAsync<{
   await app.register(cartRoutes);
   await app.register(campaignRoutes);
   await app.register(templateRoutes);
+  await app.register(testSendRoutes, options.testSend);
   await app.register(outboxRoutes, options.mailbox ? { mailbox: options.mailbox } : {});
   await app.register(analyticsRoutes);
 };

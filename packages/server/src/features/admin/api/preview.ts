@@ -45,7 +45,10 @@ export async function stepTemplate(
   template: string,
 ): Promise<EmailTemplateSource> {
   if (!isTemplateId(template)) {
-    const builtIn = defaultTemplates[template as keyof typeof defaultTemplates];
+    // Own keys only: `constructor` or `toString` are no templates.
+    const builtIn = Object.hasOwn(defaultTemplates, template)
+      ? defaultTemplates[template as keyof typeof defaultTemplates]
+      : undefined;
     if (!builtIn) throw new AppError('WB_ERR_NOT_FOUND', `no template ${JSON.stringify(template)}`);
     return builtIn;
   }

@@ -1,3 +1,4 @@
+import { overlayLocales, overlayTextKeys, overlayTexts } from '@winback/shared/overlay';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -104,6 +105,31 @@ export const storeRoutes: FastifyPluginAsyncZod<{ live: LiveBus }> = async (app,
         .executeTakeFirstOrThrow();
       return view(row);
     },
+  );
+
+  app.get(
+    '/admin/api/store/overlay-texts',
+    {
+      onRequest: app.requireAdmin,
+      schema: {
+        summary:
+          'The on-site overlays’ own wording, per language, that settings.onsite.texts overrides',
+        tags: ['store'],
+        response: {
+          200: z.object({
+            locales: z.array(z.string()),
+            keys: z.array(z.string()),
+            defaults: z.record(z.string(), z.record(z.string(), z.string())),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({
+      locales: [...overlayLocales],
+      keys: [...overlayTextKeys],
+      defaults: overlayTexts,
+    }),
   );
 
   app.patch(

@@ -19,15 +19,19 @@ import { errorResponses } from './schemas.js';
  * discount.
  */
 
-const source = {
+/** The three Liquid parts of a template as a request carries them. */
+export const templateFields = {
   subject: z.string().min(1).max(1_000),
   html: z.string().min(1).max(maxTemplateChars),
   text: z.string().min(1).max(maxTemplateChars),
 };
 
+/** Room for the three parts at their longest, and the rest of the body. */
+export const templateBodyLimit = 3 * maxTemplateChars + 4096;
+
 const templateInput = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  ...source,
+  ...templateFields,
   locale: z
     .string()
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag like en or de-DE')
@@ -70,7 +74,8 @@ function view(row: {
   };
 }
 
-function checked(template: { subject: string; html: string; text: string }): void {
+/** Refuses (400) a template that does not parse, or uses unknown variables or filters. */
+export function checkedTemplate(template: { subject: string; html: string; text: string }): void {
   const result = validateTemplate(template);
   if (!result.ok) throw new AppError('WB_ERR_VALIDATION', result.message);
 }
@@ -120,7 +125,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     '/admin/api/templates',
     {
       onRequest: app.requireAdmin,
-      bodyLimit: 3 * maxTemplateChars + 4096,
+      bodyLimit: templateBodyLimit,
       schema: {
         summary: 'Save a new email template (checked first)',
         tags: ['templates'],
@@ -131,7 +136,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const admin = adminOf(request);
       const input = request.body;
-      checked(input);
+      checkedTemplate(input);
       const row = await db.transaction().execute(async (trx) => {
         const created = await trx
           .insertInto('templates')
@@ -162,7 +167,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     '/admin/api/templates/:id',
     {
       onRequest: app.requireAdmin,
-      bodyLimit: 3 * maxTemplateChars + 4096,
+      bodyLimit: templateBodyLimit,
       schema: {
         summary: 'Change a template (checked as a whole before it is saved)',
         tags: ['templates'],
@@ -185,7 +190,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
           .executeTakeFirst();
         if (!current) throw new AppError('WB_ERR_NOT_FOUND', 'no such template in this store');
         const next = { ...view(current), ...patch };
-        checked(next);
+        checkedTemplate(next);
         const updated = await trx
           .updateTable('templates')
           .set({
@@ -217,17 +222,17 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     '/admin/api/templates/preview',
     {
       onRequest: app.requireAdmin,
-      bodyLimit: 3 * maxTemplateChars + 4096,
+      bodyLimit: templateBodyLimit,
       schema: {
         summary: 'Render unsaved template text for a real recent cart (or `cartId`)',
         tags: ['templates'],
-        body: z.strictObject({ ...source, cartId: z.uuid().optional() }),
+        body: z.strictObject({ ...templateFields, cartId: z.uuid().optional() }),
         response: { 200: renderedEmail, ...errorResponses },
       },
     },
     async (request) => {
       const { cartId, ...template } = request.body;
-      checked(template);
+      checkedTemplate(template);
       return previewEmail(db, adminOf(request).storeId, { source: template }, cartId);
     },
   );
