@@ -1,5 +1,12 @@
 import { createLogger, createQueue, type JobRunner, loadConfig, startJobs } from '@winback/server';
-import { createDb, type Db, migrateToLatest } from '@winback/server/db';
+import {
+  createDb,
+  createSendLockKeeper,
+  type Db,
+  migrateToLatest,
+  type SendLockKeeper,
+} from '@winback/server/db';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MailSink, mailsPerRow, startMailSink } from './helpers/mail-sink.js';
 import { type RecordingQueue, sendDeps, sendMessage } from './helpers/message-worker.js';
@@ -27,13 +34,17 @@ describe.skipIf(!pgUrl)('the message worker facing its SMTP server', () => {
   let sink: MailSink;
   const logger = createLogger({ logLevel: 'silent', logPretty: false });
 
+  let locks: SendLockKeeper;
+
   beforeAll(async () => {
     db = createDb(database.url, 10);
+    locks = createSendLockKeeper({ databaseUrl: database.url });
     await migrateToLatest(db);
     sink = await startMailSink();
   });
 
   afterAll(async () => {
+    await locks?.close();
     await sink?.close();
     await db?.destroy();
   });
@@ -97,7 +108,7 @@ describe.skipIf(!pgUrl)('the message worker facing its SMTP server', () => {
       sent_at: null,
     });
     // The server now accepts mail, and a stray run of the job changes nothing.
-    const deps = sendDeps(db, sink.url);
+    const deps = sendDeps(db, sink.url, locks);
     try {
       expect(await sendMessage(deps, shop.store.id, step.messageId)).toMatchObject({
         kind: 'skipped',
@@ -113,7 +124,7 @@ describe.skipIf(!pgUrl)('the message worker facing its SMTP server', () => {
     const shop = await recoveryStore(db, { origin: SHOP });
     const now = new Date();
     const step = await seedScheduledStep(db, shop, new Date(now.getTime() - MINUTE));
-    const deps = sendDeps(db, sink.url, { random: () => 0.5 });
+    const deps = sendDeps(db, sink.url, locks, { random: () => 0.5 });
     const queue = deps.queue as RecordingQueue;
     try {
       sink.behaviour.refuseWith = 451;
@@ -232,7 +243,7 @@ describe.skipIf(!pgUrl)('the message worker facing its SMTP server', () => {
       const at = new Date(now);
       const windowEnd = new Date(end);
       const step = await seedScheduledStep(db, shop, new Date(at.getTime() - MINUTE));
-      const deps = sendDeps(db, sink.url);
+      const deps = sendDeps(db, sink.url, locks);
       const queue = deps.queue as RecordingQueue;
       const sendAt = (instant: Date) =>
         sendMessage({ ...deps, now: () => instant }, shop.store.id, step.messageId);
@@ -264,4 +275,79 @@ describe.skipIf(!pgUrl)('the message worker facing its SMTP server', () => {
       expect(accepted(step.messageId)).toBe(1);
     },
   );
+
+  it('never sends again when recording a sent mail fails', async () => {
+    const shop = await recoveryStore(db, { origin: SHOP });
+    const step = await seedScheduledStep(db, shop, new Date(Date.now() - MINUTE));
+    // Postgres refuses to record this one row as sent, as a lost connection or a full disk would.
+    await sql`
+      create function refuse_sent() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'sent' and new.id = ${sql.lit(step.messageId)}::uuid then
+          raise exception 'cannot record';
+        end if;
+        return new;
+      end $$
+    `.execute(db);
+    await sql`
+      create trigger refuse_sent before update on messages
+      for each row execute function refuse_sent()
+    `.execute(db);
+    const deps = sendDeps(db, sink.url, locks);
+    try {
+      await expect(sendMessage(deps, shop.store.id, step.messageId)).rejects.toThrow(
+        'cannot record',
+      );
+      expect(await row(step.messageId)).toMatchObject({ status: 'sending', sent_at: null });
+      // The job runs again (the queue retries a failed handler): the row is not claimed twice.
+      expect(await sendMessage(deps, shop.store.id, step.messageId)).toEqual({ kind: 'skipped' });
+    } finally {
+      deps.email.close();
+      await sql`drop trigger refuse_sent on messages`.execute(db);
+      await sql`drop function refuse_sent()`.execute(db);
+    }
+    expect(accepted(step.messageId)).toBe(1);
+  });
+
+  it('sends a row once when many runs of its job claim it at the same moment', async () => {
+    const shop = await recoveryStore(db, { origin: SHOP });
+    const step = await seedScheduledStep(db, shop, new Date(Date.now() - MINUTE));
+    const deps = sendDeps(db, sink.url, locks);
+    try {
+      // All in this process: they share the keeper's (re-entrant) locks, so only the row's
+      // version keeps them apart.
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, () => sendMessage(deps, shop.store.id, step.messageId)),
+      );
+      expect(outcomes.filter((outcome) => outcome.kind === 'sent')).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome.kind !== 'sent')).toEqual(
+        Array.from({ length: 7 }, () => ({ kind: 'skipped' })),
+      );
+    } finally {
+      deps.email.close();
+    }
+    expect(await row(step.messageId)).toMatchObject({ status: 'sent', attempt: 1 });
+    expect(accepted(step.messageId)).toBe(1);
+  });
+
+  it('sends from MAIL_FROM’s address under the store’s sender name, with replies to the merchant', async () => {
+    const shop = await recoveryStore(db, {
+      origin: SHOP,
+      settings: { sender: { name: 'Sunrise Ceramics', replyTo: 'owner@sunrise.example' } },
+    });
+    const step = await seedScheduledStep(db, shop, new Date(Date.now() - MINUTE));
+    const deps = sendDeps(db, sink.url, locks);
+    try {
+      expect((await sendMessage(deps, shop.store.id, step.messageId)).kind).toBe('sent');
+    } finally {
+      deps.email.close();
+    }
+    const mail = sink.mails.find(
+      (received) => received.parsed.headers.get('x-winback-message') === step.messageId,
+    );
+    expect(mail?.parsed.from?.value).toEqual([
+      { name: 'Sunrise Ceramics', address: 'shop@recovery.example' },
+    ]);
+    expect(mail?.parsed.replyTo?.value).toEqual([{ name: '', address: 'owner@sunrise.example' }]);
+  });
 });

@@ -8,7 +8,7 @@ import {
   type SendOutcome,
   sendMessage,
 } from '@winback/server';
-import type { Db } from '@winback/server/db';
+import type { Db, SendLockKeeper } from '@winback/server/db';
 import { LINK_SECRET, PUBLIC_URL } from './recovery.js';
 
 export type { SendDeps, SendOutcome };
@@ -44,16 +44,19 @@ export function recordingQueue(): RecordingQueue {
 
 /**
  * What `sendMessage` needs, wired as the message worker wires it: a real SMTP channel to
- * `smtpUrl`, links signed with the suites' secret. Close `email` when done.
+ * `smtpUrl`, the send locks on `locks`, links signed with the suites' secret. Close `email` when
+ * done.
  */
 export function sendDeps(
   db: Db,
   smtpUrl: string,
+  locks: SendLockKeeper,
   overrides: Partial<SendDeps> = {},
 ): SendDeps & { email: NonNullable<SendDeps['email']> } {
   return {
     db,
     queue: recordingQueue(),
+    locks,
     email: createEmailChannel({ smtpUrl }),
     links: createMessageLinks(PUBLIC_URL, [LINK_SECRET]),
     mailFrom: 'Recovery Shop <shop@recovery.example>',

@@ -79,7 +79,9 @@ const env = z.object({
       }
     }, 'must be an smtp:// or smtps:// URL')
     .optional(),
+  SMTP_MAX_CONNECTIONS: positiveInt.max(100).default(5),
   MAIL_FROM: z.string().trim().min(3).optional(),
+  SEND_CONCURRENCY: positiveInt.max(1000).default(32),
   LINK_SECRET: z
     .string()
     .trim()
@@ -115,6 +117,10 @@ export interface Config {
   readonly logPretty: boolean;
   readonly dataDir: string;
   readonly smtpUrl: string | undefined;
+  /** SMTP connections each worker process keeps open to the provider. */
+  readonly smtpMaxConnections: number;
+  /** Recovery steps each worker process has in flight at once. */
+  readonly sendConcurrency: number;
   readonly mailFrom: string;
   /**
    * Sign the links in messages (recovery, open pixel, unsubscribe): the first signs, all verify,
@@ -169,6 +175,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logPretty: v.LOG_PRETTY,
     dataDir: v.WINBACK_DATA_DIR,
     smtpUrl: v.SMTP_URL,
+    smtpMaxConnections: v.SMTP_MAX_CONNECTIONS,
+    sendConcurrency: v.SEND_CONCURRENCY,
     mailFrom: v.MAIL_FROM ?? 'Winback <recovery@localhost>',
     linkSecrets: v.LINK_SECRET?.split(',').map((secret) => secret.trim()),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,

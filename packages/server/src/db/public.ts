@@ -10,3 +10,10 @@ export {
 export { migrations } from './migrations/index.js';
 export { ensureEventPartitions, ulidTimePrefix } from './partitions.js';
 export type { Database } from './schema.js';
+export {
+  createSendLockKeeper,
+  lockForTransaction,
+  type SendLease,
+  type SendLockKeeper,
+  sendLockKey,
+} from './send-locks.js';

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
 
 /*
  * "No message is ever delivered after a purchase has committed" rests on one pair of Postgres
  * advisory locks, taken by both sides in the same (ascending key) order:
- * - a message send holds the locks of its cart and its shopper's browser, on its own connection,
- *   from before it claims the ledger row until the provider has answered;
+ * - a message send holds the locks of its cart and its shopper's browser (on its process's
+ *   `SendLockKeeper` connection) from before it claims the ledger row until the provider has
+ *   answered;
  * - an ingest transaction that carries an `order_completed` takes the locks of that event's cart
  *   and browser (transaction-scoped) before it touches any cart.
  * So a purchase either commits before a send claims its row (and the claim sees it and
  * suppresses the message), or waits for the send in flight to finish (the mail left before the
- * purchase committed). A send killed mid-way drops its connection and with it the locks.
+ * purchase committed). A process killed mid-send drops its connection and with it the locks.
  */
 
 /** Namespaced so cart ids and anonymous ids can never share a key. */
@@ -42,18 +44,164 @@ export async function lockForTransaction<DB>(
 }
 
 /**
- * Takes session locks on a single connection, in key order, in one statement (`unnest` yields
- * the array's elements in order, and each row's lock is taken before the next row is read);
- * release with `unlockSession`.
+ * The send locks of one process's sends in flight, all held on one connection of its own (so
+ * sends do not each pin a pool connection while a provider answers, and their number is not
+ * bound by the pool).
+ *
+ * Sharing a connection means never waiting on it: a lock another process (or a purchase) holds
+ * would stall every send behind it. So `acquire` only tries (`pg_try_advisory_lock`), takes all
+ * of a send's keys or none, and tries again after a short jittered pause until `waitMs` has
+ * passed. Holders that wait (purchases, `lockForTransaction`) queue behind these as before, and
+ * as this side never waits there is no deadlock between them.
+ *
+ * Session locks are re-entrant: two sends of this process for the same cart both hold it (each
+ * lease releases its own count). That is fine: the locks order sends against purchases, while
+ * sends of one row are kept apart by the ledger's claim.
+ *
+ * If the connection is lost, Postgres drops every lock on it: each lease on it reads
+ * `held === false` from then on, and the next `acquire` opens a new connection. A send checks
+ * `held` right before handing its mail to the provider; a loss after that check is the one
+ * window in which a purchase may commit while that mail is being sent.
  */
-export async function lockSession<DB>(conn: Kysely<DB>, keys: readonly string[]): Promise<void> {
-  await sql`
-    select pg_advisory_lock(k) from unnest(${sortedLockKeys(keys)}::bigint[]) as k
-  `.execute(conn);
+export interface SendLockKeeper {
+  /** All of `keys`, or `null` if some were still held elsewhere after `waitMs`. */
+  acquire(keys: readonly string[]): Promise<SendLease | null>;
+  /** Closes the connection (dropping any lock still held). */
+  close(): Promise<void>;
 }
 
-export async function unlockSession<DB>(conn: Kysely<DB>, keys: readonly string[]): Promise<void> {
-  await sql`
-    select pg_advisory_unlock(k) from unnest(${sortedLockKeys(keys).reverse()}::bigint[]) as k
-  `.execute(conn);
+export interface SendLease {
+  /** False once released or once the locks' connection was lost. */
+  readonly held: boolean;
+  release(): Promise<void>;
+}
+
+export interface SendLockKeeperOptions {
+  databaseUrl: string;
+  /** How long `acquire` keeps trying. Default 30 s. */
+  waitMs?: number;
+  random?: () => number;
+}
+
+interface LockConnection {
+  client: pg.Client;
+  alive: boolean;
+  /** The last statement queued on it: statements run one after another, never overlapping. */
+  tail: Promise<unknown>;
+}
+
+function query<R extends pg.QueryResultRow>(
+  connection: LockConnection,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  const result = connection.tail.then(() => connection.client.query<R>(text, values));
+  connection.tail = result.catch(() => {});
+  return result;
+}
+
+export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKeeper {
+  const waitMs = options.waitMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  let current: LockConnection | null = null;
+  let opening: Promise<LockConnection> | null = null;
+  let closed = false;
+
+  const drop = (connection: LockConnection) => {
+    connection.alive = false;
+    if (current === connection) current = null;
+    connection.client.end().catch(() => {});
+  };
+
+  const connect = (): Promise<LockConnection> => {
+    if (current?.alive) return Promise.resolve(current);
+    opening ??= (async () => {
+      const client = new pg.Client({
+        connectionString: options.databaseUrl,
+        connectionTimeoutMillis: 5_000,
+        // A statement that hangs (a network partition) fails, and the connection is replaced.
+        query_timeout: 10_000,
+        keepAlive: true,
+        application_name: 'winback send locks',
+      });
+      const connection: LockConnection = { client, alive: true, tail: Promise.resolve() };
+      client.on('error', () => drop(connection));
+      client.on('end', () => drop(connection));
+      try {
+        await client.connect();
+      } catch (error) {
+        drop(connection);
+        throw error;
+      }
+      current = connection;
+      return connection;
+    })().finally(() => {
+      opening = null;
+    });
+    return opening;
+  };
+
+  const unlock = async (connection: LockConnection, keys: readonly string[]) => {
+    if (!connection.alive) return;
+    await query(connection, 'select pg_advisory_unlock(k) from unnest($1::bigint[]) as k', [
+      keys,
+    ]).catch(() => drop(connection));
+  };
+
+  return {
+    async acquire(keys) {
+      if (closed) throw new Error('send lock keeper is closed');
+      const wanted = sortedLockKeys(keys);
+      const deadline = Date.now() + waitMs;
+      for (let attempt = 0; ; attempt++) {
+        let connection: LockConnection | null = null;
+        try {
+          connection = await connect();
+          const { rows } = await query<{ key: string; got: boolean }>(
+            connection,
+            'select k::text as key, pg_try_advisory_lock(k) as got from unnest($1::bigint[]) as k',
+            [wanted],
+          );
+          const got = rows.filter((row) => row.got).map((row) => row.key);
+          if (got.length === wanted.length && connection.alive) {
+            return lease(connection, wanted);
+          }
+          await unlock(connection, got);
+        } catch (error) {
+          if (connection) drop(connection);
+          if (Date.now() >= deadline || closed) throw error;
+        }
+        if (Date.now() >= deadline) return null;
+        // 5 ms, 10, 20, ... capped at 250, each spread over half to one and a half times.
+        await sleep(Math.min(250, 5 * 2 ** attempt) * (0.5 + random()));
+      }
+    },
+    async close() {
+      closed = true;
+      const connection = current ?? (await opening?.catch(() => null)) ?? null;
+      if (connection) {
+        connection.alive = false;
+        await connection.client.end().catch(() => {});
+      }
+      current = null;
+    },
+  };
+
+  function lease(connection: LockConnection, keys: readonly string[]): SendLease {
+    let released = false;
+    return {
+      get held() {
+        return !released && connection.alive;
+      },
+      async release() {
+        if (released) return;
+        released = true;
+        await unlock(connection, [...keys].reverse());
+      },
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

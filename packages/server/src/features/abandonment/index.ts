@@ -4,7 +4,7 @@ import { pickCampaign } from '../../domain/campaign.js';
 import type { CartFacts } from '../../domain/segments.js';
 import type { JobModule } from '../../jobs.js';
 import type { JobQueue } from '../../queue/index.js';
-import { listActiveCampaigns, readSteps } from '../campaigns/repository.js';
+import { readSteps } from '../campaigns/repository.js';
 import type { EventsStoredListener } from '../ingest/index.js';
 import { scheduleSends } from '../messaging/schedule.js';
 
@@ -56,7 +56,9 @@ export const abandonmentJobs: JobModule = ({ db, queue, reconciler, logger, live
         );
       }
     },
-    { concurrency: 8 },
+    // Each decision holds a pool connection for two short statements; with a queue whose every
+    // job costs Redis round trips (BullMQ), decisions in flight at once keep the lateness down.
+    { concurrency: 32 },
   );
   reconciler.register<IdlePayload>({ kind: IDLE_JOB, due: () => idleTimers(db) });
 };
@@ -97,7 +99,10 @@ export type AbandonOutcome =
 /**
  * The abandonment decision for one cart, in one transaction with the cart's row locked, so a
  * purchase or new activity committed first is seen, and one committed after finds the cart
- * abandoned (and cancels or postpones what was scheduled).
+ * abandoned (and cancels or postpones what was scheduled). The common case costs two statements:
+ * one marks the cart abandoned and reads what enrolment needs (the cart's facts, the shopper's
+ * reachable channels, the store's active campaigns), the other writes the steps and the
+ * enrolment.
  */
 export async function abandonIfIdle(
   db: Db,
@@ -106,17 +111,7 @@ export async function abandonIfIdle(
   now: Date,
 ): Promise<AbandonOutcome> {
   return db.transaction().execute(async (trx) => {
-    // The common case in one statement: the cart is still idle, still has lines, is not bought.
-    const abandoned = await trx
-      .updateTable('carts')
-      .set({ status: 'abandoned', abandoned_at: now, idle_due_at: null, updated_at: now })
-      .where('store_id', '=', storeId)
-      .where('id', '=', cartId)
-      .where('status', 'in', ['active', 'checkout'])
-      .where('line_count', '>', 0)
-      .where('idle_due_at', '<=', now)
-      .returning(['campaign_id', 'abandoned_at'])
-      .executeTakeFirst();
+    const abandoned = await markAbandoned(trx, storeId, cartId, now);
     if (!abandoned) {
       // New activity moved the timer on (this job fired early), or nothing is to be done.
       const cart = await trx
@@ -132,88 +127,158 @@ export async function abandonIfIdle(
     }
     // A cart that comes back and is abandoned again keeps its first enrolment: its steps not yet
     // sent were postponed while the shopper was back, and go out from now on.
-    if (abandoned.campaign_id !== null) {
+    if (abandoned.enrolledIn !== null) {
       return { kind: 'abandoned', enrolment: 'enrolled', messages: [] };
     }
-    const enrolment = await enrol(trx, storeId, cartId, abandoned.abandoned_at ?? now);
-    if (enrolment.kind !== 'enrolled') {
-      await trx
-        .updateTable('carts')
-        .set({ enrolment: enrolment.kind })
-        .where('id', '=', cartId)
-        .execute();
-    }
+    const enrolment = await enrol(trx, storeId, cartId, abandoned);
     return { kind: 'abandoned', enrolment: enrolment.kind, messages: enrolment.messages };
   });
 }
 
 type Trx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
 
+interface CampaignCandidateRow {
+  id: string;
+  status: 'draft' | 'active' | 'paused';
+  priority: number;
+  created_at: string;
+  version: number;
+  trigger_filters: unknown;
+  steps: unknown;
+}
+
+interface Abandoned {
+  abandonedAt: Date;
+  /** The campaign of an earlier enrolment, if the cart had one. */
+  enrolledIn: string | null;
+  /** What segment filters look at. */
+  facts: CartFacts;
+  /** The channels the shopper can be reached on now (an address given with consent, not opted out). */
+  reachable: Set<string>;
+  /** The store's active campaigns (only read for a cart not enrolled before). */
+  campaigns: CampaignCandidateRow[];
+}
+
 /**
- * What segment filters look at, and the channels the shopper can be reached on now (an address
- * given with consent, not opted out).
+ * The common case in one statement: if the cart is still idle, still has lines and is not
+ * bought, marks it abandoned and returns what enrolment needs; otherwise returns nothing.
  */
-async function cartFacts(
+async function markAbandoned(
   trx: Trx,
   storeId: string,
   cartId: string,
-): Promise<CartFacts & { reachable: Set<string> }> {
-  const { rows } = await sql<CartFacts & { email: boolean | null; sms: boolean | null }>`
-    select c.value_minor as "valueMinor", c.currency, c.line_count as "lineCount",
-      c.device, s.country, c.utm->>'source' as "utmSource",
+  now: Date,
+): Promise<Abandoned | null> {
+  const { rows } = await sql<
+    CartFacts & {
+      campaign_id: string | null;
+      abandoned_at: Date;
+      email: boolean | null;
+      sms: boolean | null;
+      campaigns: CampaignCandidateRow[] | null;
+    }
+  >`
+    with abandoned as (
+      update carts
+      set status = 'abandoned', abandoned_at = ${now}::timestamptz, idle_due_at = null,
+        updated_at = ${now}::timestamptz
+      where store_id = ${storeId}::uuid and id = ${cartId}::uuid
+        and status in ('active', 'checkout') and line_count > 0
+        and idle_due_at <= ${now}::timestamptz
+      returning *
+    )
+    select a.campaign_id, a.abandoned_at,
+      a.value_minor as "valueMinor", a.currency, a.line_count as "lineCount",
+      a.device, s.country, a.utm->>'source' as "utmSource",
       (s.email is not null and s.email_consent and s.opted_out_at is null) as email,
       (s.phone is not null and s.sms_consent and s.opted_out_at is null) as sms,
       exists (
         select 1 from carts earlier
-        where earlier.store_id = c.store_id and earlier.shopper_id = c.shopper_id
-          and earlier.id <> c.id and earlier.session_id is distinct from c.session_id
-          and earlier.first_seen_at < c.first_seen_at
-      ) as "returningShopper"
-    from carts c left join shoppers s on s.id = c.shopper_id
-    where c.store_id = ${storeId}::uuid and c.id = ${cartId}::uuid
+        where earlier.store_id = a.store_id and earlier.shopper_id = a.shopper_id
+          and earlier.id <> a.id and earlier.session_id is distinct from a.session_id
+          and earlier.first_seen_at < a.first_seen_at
+      ) as "returningShopper",
+      case when a.campaign_id is null then (
+        select json_agg(json_build_object(
+          'id', k.id, 'status', k.status, 'priority', k.priority, 'created_at', k.created_at,
+          'version', k.version, 'trigger_filters', k.trigger_filters, 'steps', k.steps))
+        from campaigns k
+        where k.store_id = a.store_id and k.status = 'active'
+      ) end as campaigns
+    from abandoned a
+    left join shoppers s on s.id = a.shopper_id and s.store_id = a.store_id
   `.execute(trx);
   const row = rows[0];
-  if (!row) throw new Error('abandoned cart vanished inside its own transaction');
-  const { email, sms, ...facts } = row;
+  if (!row) return null;
+  const { campaign_id, abandoned_at, email, sms, campaigns, ...facts } = row;
   const reachable = new Set<string>();
   if (email) reachable.add('email');
   if (sms) reachable.add('sms');
-  return { ...facts, reachable };
+  return {
+    abandonedAt: abandoned_at,
+    enrolledIn: campaign_id,
+    facts,
+    reachable,
+    campaigns: campaigns ?? [],
+  };
 }
 
 /**
  * Picks the campaign and writes its steps to the ledger as `scheduled` rows, each with the step
- * definition as it stands now (later edits of the campaign apply to later enrolments only). A
- * cart whose shopper cannot be reached on any of the campaign's channels stays unenrolled.
+ * definition as it stands now (later edits of the campaign apply to later enrolments only), and
+ * the enrolment on the cart, in one statement. A cart whose shopper cannot be reached on any of
+ * the campaign's channels stays unenrolled.
  */
 async function enrol(
   trx: Trx,
   storeId: string,
   cartId: string,
-  abandonedAt: Date,
+  abandoned: Abandoned,
 ): Promise<{
   kind: 'enrolled' | 'no_campaign' | 'no_channel';
   messages: { id: string; scheduledAt: Date }[];
 }> {
-  const facts = await cartFacts(trx, storeId, cartId);
-  const candidates = (await listActiveCampaigns(trx, storeId)).map((row) => ({
+  const candidates = abandoned.campaigns.map((row) => ({
     row,
     id: row.id,
     status: row.status,
     priority: row.priority,
-    createdAt: row.created_at,
+    createdAt: new Date(row.created_at),
     triggerFilters: row.trigger_filters,
     steps: readSteps(row),
   }));
   const campaign = pickCampaign(
     candidates.filter((candidate) => candidate.steps !== null),
-    facts,
+    abandoned.facts,
   );
-  if (!campaign?.steps) return { kind: 'no_campaign', messages: [] };
-  if (!campaign.steps.some((step) => facts.reachable.has(step.channel))) {
-    return { kind: 'no_channel', messages: [] };
+  const unenrolled = campaign?.steps
+    ? campaign.steps.some((step) => abandoned.reachable.has(step.channel))
+      ? null
+      : 'no_channel'
+    : 'no_campaign';
+  if (!campaign?.steps || unenrolled) {
+    await trx
+      .updateTable('carts')
+      .set({ enrolment: unenrolled ?? 'no_campaign' })
+      .where('store_id', '=', storeId)
+      .where('id', '=', cartId)
+      .execute();
+    return { kind: unenrolled ?? 'no_campaign', messages: [] };
   }
+  const { abandonedAt } = abandoned;
   const inserted = await trx
+    .with('enrolled', (db) =>
+      db
+        .updateTable('carts')
+        .set({
+          campaign_id: campaign.id,
+          campaign_version: campaign.row.version,
+          enrolled_at: abandonedAt,
+          enrolment: 'enrolled',
+        })
+        .where('store_id', '=', storeId)
+        .where('id', '=', cartId),
+    )
     .insertInto('messages')
     .values(
       campaign.steps.map((step, index) => ({
@@ -231,16 +296,6 @@ async function enrol(
       oc.columns(['store_id', 'cart_id', 'campaign_id', 'step', 'channel']).doNothing(),
     )
     .returning(['id', 'scheduled_at'])
-    .execute();
-  await trx
-    .updateTable('carts')
-    .set({
-      campaign_id: campaign.id,
-      campaign_version: campaign.row.version,
-      enrolled_at: abandonedAt,
-      enrolment: 'enrolled',
-    })
-    .where('id', '=', cartId)
     .execute();
   return {
     kind: 'enrolled',

@@ -34,7 +34,7 @@ export async function listActiveCampaigns(
 }
 
 /** A campaign's steps as stored, or null when the document no longer parses (never enrols). */
-export function readSteps(row: Pick<CampaignRow, 'steps'>): CampaignStep[] | null {
+export function readSteps(row: { steps: unknown }): CampaignStep[] | null {
   const parsed = campaignSteps.safeParse(row.steps);
   return parsed.success ? parsed.data : null;
 }

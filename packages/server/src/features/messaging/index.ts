@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
+import { createSendLockKeeper } from '../../db/send-locks.js';
 import type { JobModule } from '../../jobs.js';
 import { createEmailChannel } from './email/channel.js';
 import { createMessageLinks, linkSecrets } from './links.js';
@@ -28,11 +29,20 @@ const interruptedAfterMinutes = 15;
  * re-arms every row still `scheduled` (so a Redis flush loses no step).
  */
 export const messagingJobs: JobModule = ({ db, queue, reconciler, config, logger, live }) => {
-  const email = config.smtpUrl ? createEmailChannel({ smtpUrl: config.smtpUrl }) : null;
+  if (!config.databaseUrl) {
+    throw new Error(
+      'messaging jobs: DATABASE_URL is required (send locks keep a connection of their own)',
+    );
+  }
+  const email = config.smtpUrl
+    ? createEmailChannel({ smtpUrl: config.smtpUrl, maxConnections: config.smtpMaxConnections })
+    : null;
   if (!email) logger.warn('SMTP_URL is not set: recovery emails cannot be sent');
+  const locks = createSendLockKeeper({ databaseUrl: config.databaseUrl });
   const deps = {
     db,
     queue,
+    locks,
     email,
     links: createMessageLinks(config.publicUrl, linkSecrets(config, logger)),
     mailFrom: config.mailFrom,
@@ -60,14 +70,15 @@ export const messagingJobs: JobModule = ({ db, queue, reconciler, config, logger
         running.delete(send);
       }
     },
-    // Each send holds one database connection while its provider answers; stay well inside
-    // the pool.
-    { concurrency: Math.max(1, Math.min(4, Math.floor(config.databasePoolMax / 2))) },
+    // A send holds a pool connection only for its short statements (its locks are on the
+    // keeper's connection while the provider answers), so many can be in flight at once.
+    { concurrency: config.sendConcurrency },
   );
   reconciler.register<SendPayload>({ kind: SEND_JOB, due: () => dueSends(db) });
   return async () => {
     await Promise.allSettled([...running]);
     email?.close();
+    await locks.close();
   };
 };
 

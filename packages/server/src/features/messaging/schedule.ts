@@ -5,13 +5,15 @@ export const SEND_JOB = 'message.send';
 
 export type SendPayload = { storeId: string };
 
-/** Arms the send job of each ledger row at its scheduled time. */
+/** Arms the send job of each ledger row at its scheduled time (all at once: ids differ). */
 export async function scheduleSends(
   queue: JobQueue,
   storeId: string,
   messages: readonly { id: string; scheduledAt: Date }[],
 ): Promise<void> {
-  for (const message of messages) {
-    await queue.schedule<SendPayload>(SEND_JOB, message.id, message.scheduledAt, { storeId });
-  }
+  await Promise.all(
+    messages.map((message) =>
+      queue.schedule<SendPayload>(SEND_JOB, message.id, message.scheduledAt, { storeId }),
+    ),
+  );
 }

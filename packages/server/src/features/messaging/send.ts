@@ -1,32 +1,34 @@
 import { createHash } from 'node:crypto';
 import type { CartSnapshot } from '@winback/shared';
 import type { FastifyBaseLogger } from 'fastify';
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql, type UpdateObject } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { Database, MessageRow } from '../../db/schema.js';
-import { lockSession, sendLockKey, unlockSession } from '../../db/send-locks.js';
+import { type SendLease, type SendLockKeeper, sendLockKey } from '../../db/send-locks.js';
 import { campaignStep } from '../../domain/campaign.js';
 import { frequencyCapAllows } from '../../domain/frequency.js';
 import { isValidTimeZone, quietHoursEnd } from '../../domain/quiet-hours.js';
 import type { JobQueue } from '../../queue/index.js';
 import { type IssuedDiscount, issueBuiltinDiscount } from '../discounts/builtin.js';
-import { readStoreSettings, type StoreSettings } from '../stores/settings.js';
+import { readStoreSettings, type StoreSettings, senderFrom } from '../stores/settings.js';
 import { ChannelError, type EmailChannel } from './email/channel.js';
 import { defaultTemplates, type EmailTemplateSource, renderEmail } from './email/render.js';
 import type { MessageLinks } from './links.js';
 import { SEND_JOB, type SendPayload } from './schedule.js';
+import { readSendSubject } from './send-subject.js';
 
 /*
  * The message worker: sends one ledger row at most once.
  *
- * 1. With the send locks of the row's cart and browser held on one connection (see
- *    db/send-locks.ts), a transaction re-checks everything that may have changed since the row
- *    was scheduled — purchase, opt-out, consent, suppression, the shopper being back on the
- *    site, quiet hours, the frequency cap — and either claims the row (`scheduled → sending`,
- *    committed) or marks it `suppressed` with the reason, or moves it later.
- * 2. Only a committed claim is rendered and sent; the row then records `sent` with the
- *    provider's id, or the error: transient errors go back to `scheduled` with a jittered
- *    backoff, permanent ones (SMTP 5xx) end in `failed`.
+ * 1. With the send locks of the row's cart and browser held (on the process's lock keeper, see
+ *    db/send-locks.ts), one statement reads the row with everything that may have changed since
+ *    it was scheduled — purchase, opt-out, consent, suppression, the shopper being back on the
+ *    site, quiet hours, the frequency cap — and one write, made only if the row is still the
+ *    version read, either claims it (`scheduled → sending`) or marks it `suppressed` with the
+ *    reason, or moves it later.
+ * 2. Only a claimed row is rendered and sent; the row then records `sent` with the provider's
+ *    id, or the error: transient errors go back to `scheduled` with a jittered backoff,
+ *    permanent ones (SMTP 5xx) end in `failed`.
  * A worker killed after the claim leaves the row `sending`; it is never sent again (the
  * reconciler later marks it `failed`, outcome unknown). A purchase committed while a send is in
  * flight waits for it (the locks), so no mail leaves after a purchase has committed.
@@ -35,6 +37,8 @@ import { SEND_JOB, type SendPayload } from './schedule.js';
 export interface SendDeps {
   db: Db;
   queue: JobQueue;
+  /** Where this process holds the send locks of its sends in flight. */
+  locks: SendLockKeeper;
   /** Null when no SMTP server is configured: email steps then fail with `email_not_configured`. */
   email: EmailChannel | null;
   links: MessageLinks;
@@ -54,39 +58,56 @@ export type SendOutcome =
   | { kind: 'retry'; cartId: string; at: Date; error: string }
   | { kind: 'failed'; cartId: string; error: string };
 
+/** A send whose locks stay taken elsewhere for the keeper's whole wait tries again this much later. */
+const LOCKED_RETRY_MS = 30_000;
+/** A row that kept changing under three claims in a row is tried again this much later. */
+const CONTENDED_RETRY_MS = 1_000;
+
 /** Sends ledger row `messageId` if it is still due and allowed; arms any retry or postponement. */
 export async function sendMessage(
   deps: SendDeps,
   storeId: string,
   messageId: string,
 ): Promise<SendOutcome> {
-  const outcome = await deps.db.connection().execute(async (conn) => {
-    const subject = await conn
-      .selectFrom('messages as m')
-      .innerJoin('carts as c', 'c.id', 'm.cart_id')
-      .leftJoin('shoppers as s', 's.id', 'c.shopper_id')
-      .select(['m.status', 'c.external_id', 's.anonymous_id'])
-      .where('m.store_id', '=', storeId)
-      .where('m.id', '=', messageId)
-      .executeTakeFirst();
-    if (subject?.status !== 'scheduled') return { kind: 'skipped' } as const;
-    const keys = [sendLockKey(storeId, 'cart', subject.external_id)];
-    if (subject.anonymous_id) keys.push(sendLockKey(storeId, 'browser', subject.anonymous_id));
-    await lockSession(conn, keys);
-    try {
-      const claim = await conn
-        .transaction()
-        .execute((trx) => claimMessage(deps, trx, storeId, messageId));
-      if (claim.kind !== 'claimed') return claim;
-      return await deliver(deps, conn, claim);
-    } finally {
-      await unlockSession(conn, keys);
-    }
-  });
+  const outcome = await lockedSend(deps, storeId, messageId);
   if (outcome.kind === 'rescheduled' || outcome.kind === 'retry') {
     await deps.queue.schedule<SendPayload>(SEND_JOB, messageId, outcome.at, { storeId });
   }
   return outcome;
+}
+
+async function lockedSend(deps: SendDeps, storeId: string, messageId: string) {
+  const subject = await deps.db
+    .selectFrom('messages as m')
+    .innerJoin('carts as c', 'c.id', 'm.cart_id')
+    .leftJoin('shoppers as s', 's.id', 'c.shopper_id')
+    .select(['m.status', 'c.external_id', 's.anonymous_id'])
+    .where('m.store_id', '=', storeId)
+    .where('m.id', '=', messageId)
+    .executeTakeFirst();
+  if (subject?.status !== 'scheduled') return { kind: 'skipped' } as const;
+  const keys = [sendLockKey(storeId, 'cart', subject.external_id)];
+  if (subject.anonymous_id) keys.push(sendLockKey(storeId, 'browser', subject.anonymous_id));
+  const lease = await deps.locks.acquire(keys);
+  if (!lease) {
+    // A purchase or another process's send has held them all along; nothing was claimed.
+    const at = new Date((deps.now?.() ?? new Date()).getTime() + LOCKED_RETRY_MS);
+    return { kind: 'rescheduled', at, reason: 'locked' } as const;
+  }
+  try {
+    // The row changing between the read and the write (a purchase elsewhere cancelling it, the
+    // shopper coming back) is rare; read again, and give up to the row's next job if it goes on.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claim = await claimMessage(deps, storeId, messageId);
+      if (claim.kind === 'changed') continue;
+      if (claim.kind !== 'claimed') return claim;
+      return await deliver(deps, claim, lease);
+    }
+    const at = new Date((deps.now?.() ?? new Date()).getTime() + CONTENDED_RETRY_MS);
+    return { kind: 'rescheduled', at, reason: 'contended' } as const;
+  } finally {
+    await lease.release();
+  }
 }
 
 interface Claimed {
@@ -106,84 +127,66 @@ interface Claimed {
 
 type Conn = Kysely<Database>;
 
+/** The row changed after it was read: nothing was written; read it again. */
+type Changed = { kind: 'changed' };
+const changed: Changed = { kind: 'changed' };
+
+/**
+ * Decides on the row as read and writes the decision only if the row is still the version read
+ * (each write below is conditional on `xmin`). With the send locks held no purchase of this cart
+ * or browser can commit meanwhile; whatever else ends a sequence (a purchase of another cart of
+ * the shopper, an unsubscribe, the shopper coming back) writes the row itself, so a claim made on
+ * a stale read cannot succeed.
+ */
 async function claimMessage(
   deps: SendDeps,
-  trx: Conn,
   storeId: string,
   messageId: string,
-): Promise<Claimed | SendOutcome> {
+): Promise<Claimed | SendOutcome | Changed> {
   const now = deps.now?.() ?? new Date();
-  const message = await trx
-    .selectFrom('messages')
-    .selectAll()
-    .where('store_id', '=', storeId)
-    .where('id', '=', messageId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (message?.status !== 'scheduled') return { kind: 'skipped' };
-  if (message.scheduled_at > now) return reschedule(trx, message, message.scheduled_at, 'not_due');
+  const { db } = deps;
+  const subject = await readSendSubject(db, storeId, messageId);
+  if (subject?.message.status !== 'scheduled') return { kind: 'skipped' };
+  const { message, version, cart, store, shopper, history } = subject;
+  const row = { id: message.id, version };
+  if (message.scheduled_at > now) {
+    return reschedule(db, message, row, message.scheduled_at, 'not_due');
+  }
 
-  const cart = await trx
-    .selectFrom('carts')
-    .selectAll()
-    .where('store_id', '=', storeId)
-    .where('id', '=', message.cart_id)
-    .executeTakeFirstOrThrow();
-  const store = await trx
-    .selectFrom('stores')
-    .select(['name', 'postal_address', 'settings', 'revoked_at'])
-    .where('id', '=', storeId)
-    .executeTakeFirstOrThrow();
   const settings = readStoreSettings(store.settings);
-  const shopper = cart.shopper_id
-    ? await trx
-        .selectFrom('shoppers')
-        .selectAll()
-        .where('store_id', '=', storeId)
-        .where('id', '=', cart.shopper_id)
-        .executeTakeFirst()
-    : undefined;
-
-  const suppress = (reason: string) => markSuppressed(trx, message, reason);
-  if (store.revoked_at) return suppress('store_revoked');
+  const suppress = (reason: string) => markSuppressed(db, message, row, reason);
+  if (store.revokedAt) return suppress('store_revoked');
   if (cart.status === 'converted' || cart.status === 'recovered') return suppress('purchased');
-  const history = shopper
-    ? await shopperHistory(trx, {
-        storeId,
-        cartId: cart.id,
-        shopperId: shopper.id,
-        email: shopper.email,
-        since: cart.first_seen_at ?? cart.created_at,
-      })
-    : null;
-  if (history?.bought) return suppress('purchased');
+  if (history.bought) return suppress('purchased');
   if (cart.status === 'emptied') return suppress('cart_emptied');
   if (cart.status === 'active' || cart.status === 'checkout') {
     // The shopper is back on the site: wait until the cart is abandoned again.
     const later =
-      cart.idle_due_at && cart.idle_due_at > now
-        ? cart.idle_due_at
+      cart.idleDueAt && cart.idleDueAt > now
+        ? cart.idleDueAt
         : addMinutes(now, settings.idleThresholdMinutes);
-    return reschedule(trx, message, later, 'shopper_active');
+    return reschedule(db, message, row, later, 'shopper_active');
   }
   if (!shopper) return suppress('no_channel');
-  if (shopper.opted_out_at) return suppress('opted_out');
+  if (shopper.optedOutAt) return suppress('opted_out');
   if (message.channel !== 'email') return suppress('channel_unavailable');
-  if (!shopper.email || !shopper.email_consent) return suppress('no_consent');
-  if (history?.suppressed) return suppress('suppressed_address');
-  if (!store.postal_address) return suppress('no_postal_address');
+  if (!shopper.email || !shopper.emailConsent) return suppress('no_consent');
+  if (await isSuppressed(db, storeId, shopper.email, history)) {
+    return suppress('suppressed_address');
+  }
+  if (!store.postalAddress) return suppress('no_postal_address');
 
   const timeZone =
     shopper.timezone && isValidTimeZone(shopper.timezone) ? shopper.timezone : settings.timezone;
   const quietUntil = quietHoursEnd(now, settings.quietHours, timeZone);
-  if (quietUntil) return reschedule(trx, message, quietUntil, 'quiet_hours');
+  if (quietUntil) return reschedule(db, message, row, quietUntil, 'quiet_hours');
 
   if (
     !frequencyCapAllows({
       channel: 'email',
       now,
       capHours: settings.frequencyCapHours.email,
-      lastSentAt: history?.lastEmailAt ?? null,
+      lastSentAt: history.lastEmailAt,
     })
   ) {
     return suppress('frequency_cap');
@@ -193,49 +196,78 @@ async function claimMessage(
   const snapshot = readSnapshot(cart.snapshot);
   const cartTotals = {
     currency: snapshot?.currency ?? cart.currency,
-    valueMinor: snapshot?.subtotal ?? cart.value_minor,
+    valueMinor: snapshot?.subtotal ?? cart.valueMinor,
   };
-  let discount: IssuedDiscount | null = null;
-  if (step.success && step.data.discount) {
-    discount = message.discount_id
-      ? await existingDiscount(trx, storeId, message.discount_id)
-      : await issueBuiltinDiscount(trx, {
-          storeId,
-          cartId: cart.id,
-          policy: step.data.discount,
-          cart: { subtotalMinor: cartTotals.valueMinor, currency: cartTotals.currency },
-          now,
-        });
-  }
-  await trx
-    .updateTable('messages')
-    .set((eb) => ({
+  const claimRow = (conn: Conn, discount: IssuedDiscount | null) =>
+    updateIfUnchanged(conn, row, (eb) => ({
       status: 'sending',
       claimed_at: now,
       attempt: eb('attempt', '+', 1),
       discount_id: discount?.id ?? null,
       updated_at: now,
-    }))
-    .where('id', '=', message.id)
-    .execute();
+    }));
+  let discount: IssuedDiscount | null = null;
+  if (step.success && step.data.discount && message.discount_id) {
+    discount = await existingDiscount(db, storeId, message.discount_id);
+    if (!(await claimRow(db, discount))) return changed;
+  } else if (step.success && step.data.discount) {
+    // A code is issued only with the claim: both commit, or neither.
+    const policy = step.data.discount;
+    try {
+      discount = await db.transaction().execute(async (trx) => {
+        const issued = await issueBuiltinDiscount(trx, {
+          storeId,
+          cartId: message.cart_id,
+          policy,
+          cart: { subtotalMinor: cartTotals.valueMinor, currency: cartTotals.currency },
+          now,
+        });
+        if (!(await claimRow(trx, issued))) throw changed;
+        return issued;
+      });
+    } catch (error) {
+      if (error === changed) return changed;
+      throw error;
+    }
+  } else if (!(await claimRow(db, null))) {
+    return changed;
+  }
   return {
     kind: 'claimed',
     message: { ...message, attempt: message.attempt + 1 },
     to: shopper.email,
-    firstName: shopper.first_name,
+    firstName: shopper.firstName,
     storeName: store.name,
-    postalAddress: store.postal_address,
+    postalAddress: store.postalAddress,
     settings,
     locale: shopper.locale ?? settings.locale,
     snapshot,
     cart: cartTotals,
     discount,
-    template: step.success ? await findTemplate(trx, storeId, step.data.template) : null,
+    template: step.success ? chooseTemplate(subject.template, step.data.template) : null,
   };
 }
 
-async function deliver(deps: SendDeps, conn: Conn, claim: Claimed): Promise<SendOutcome> {
+/** Writes to ledger row `row.id` only if it is still the version read; says whether it did. */
+async function updateIfUnchanged(
+  conn: Conn,
+  row: { id: string; version: string },
+  set:
+    | UpdateObject<Database, 'messages'>
+    | ((eb: ExpressionBuilder<Database, 'messages'>) => UpdateObject<Database, 'messages'>),
+): Promise<boolean> {
+  const result = await conn
+    .updateTable('messages')
+    .set(set)
+    .where('id', '=', row.id)
+    .where(sql<string>`xmin::text`, '=', row.version)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+async function deliver(deps: SendDeps, claim: Claimed, lease: SendLease): Promise<SendOutcome> {
   const { message } = claim;
+  const conn = deps.db;
   const now = deps.now?.() ?? new Date();
   const fail = async (error: string): Promise<SendOutcome> => {
     await conn
@@ -286,29 +318,28 @@ async function deliver(deps: SendDeps, conn: Conn, claim: Claimed): Promise<Send
     return fail('template_error');
   }
 
+  if (!lease.held) {
+    // The locks' connection is gone, so a purchase could commit unseen while this mail leaves.
+    // Nothing has left yet: give the row back to be claimed again under new locks.
+    await conn
+      .updateTable('messages')
+      .set({ status: 'scheduled', updated_at: now })
+      .where('id', '=', message.id)
+      .execute();
+    return { kind: 'retry', cartId: message.cart_id, at: now, error: 'locks_lost' };
+  }
+  let providerId: string;
   try {
-    const { providerId } = await deps.email.send({
+    ({ providerId } = await deps.email.send({
       to: claim.to,
-      from: deps.mailFrom,
+      from: senderFrom(claim.settings.sender, deps.mailFrom),
+      replyTo: claim.settings.sender.replyTo,
       subject: rendered.subject,
       html: rendered.html,
       text: rendered.text,
       unsubscribeUrl: links.unsubscribe,
       messageId: message.id,
-    });
-    const sentAt = deps.now?.() ?? new Date();
-    await conn
-      .updateTable('messages')
-      .set({
-        status: 'sent',
-        sent_at: sentAt,
-        provider_id: providerId,
-        error: null,
-        updated_at: sentAt,
-      })
-      .where('id', '=', message.id)
-      .execute();
-    return { kind: 'sent', cartId: message.cart_id, providerId };
+    }));
   } catch (error) {
     const code = error instanceof ChannelError ? error.code : 'send_error';
     const permanent = error instanceof ChannelError ? error.permanent : false;
@@ -325,6 +356,21 @@ async function deliver(deps: SendDeps, conn: Conn, claim: Claimed): Promise<Send
     );
     return { kind: 'retry', cartId: message.cart_id, at, error: code };
   }
+  // The mail has left: from here on a failure must never put the row back to be sent again.
+  // If this write fails the row stays `sending`, and the reconciler closes it as `interrupted`.
+  const sentAt = deps.now?.() ?? new Date();
+  await conn
+    .updateTable('messages')
+    .set({
+      status: 'sent',
+      sent_at: sentAt,
+      provider_id: providerId,
+      error: null,
+      updated_at: sentAt,
+    })
+    .where('id', '=', message.id)
+    .execute();
+  return { kind: 'sent', cartId: message.cart_id, providerId };
 }
 
 /** 1 min, 2, 4, ... capped at an hour, each spread by ±25 % so retries do not arrive together. */
@@ -334,30 +380,32 @@ export function retryDelayMs(attempt: number, random: () => number): number {
 }
 
 async function markSuppressed(
-  trx: Conn,
+  conn: Conn,
   message: MessageRow,
+  row: { id: string; version: string },
   reason: string,
-): Promise<SendOutcome> {
-  await trx
-    .updateTable('messages')
-    .set({ status: 'suppressed', suppress_reason: reason, updated_at: new Date() })
-    .where('id', '=', message.id)
-    .execute();
-  return { kind: 'suppressed', cartId: message.cart_id, reason };
+): Promise<SendOutcome | Changed> {
+  const written = await updateIfUnchanged(conn, row, {
+    status: 'suppressed',
+    suppress_reason: reason,
+    updated_at: new Date(),
+  });
+  return written ? { kind: 'suppressed', cartId: message.cart_id, reason } : changed;
 }
 
 async function reschedule(
-  trx: Conn,
+  conn: Conn,
   message: MessageRow,
+  row: { id: string; version: string },
   at: Date,
   reason: string,
-): Promise<SendOutcome> {
+): Promise<SendOutcome | Changed> {
   if (at.getTime() !== message.scheduled_at.getTime()) {
-    await trx
-      .updateTable('messages')
-      .set({ scheduled_at: at, updated_at: new Date() })
-      .where('id', '=', message.id)
-      .execute();
+    const written = await updateIfUnchanged(conn, row, {
+      scheduled_at: at,
+      updated_at: new Date(),
+    });
+    if (!written) return changed;
   }
   return { kind: 'rescheduled', at, reason };
 }
@@ -369,54 +417,26 @@ export function addressHash(channel: 'email' | 'sms' | 'push', address: string):
 }
 
 /**
- * What the shopper's other activity says about this send, in one query:
- * - `bought`: they bought any cart since `since` (the start of the cart being recovered);
- * - `suppressed`: their email address is on the suppression list;
- * - `lastEmailAt`: when they (any browser with the same address) were last claimed an email for
- *   another cart. The frequency cap keeps parallel sequences apart; one cart's own steps follow
- *   the merchant's delays.
- * Every part is scoped by store, so the indexes on (store_id, shopper_id) and (store_id, email)
- * serve it.
+ * Whether the shopper's address is on the suppression list. The subject query took the digest in
+ * Postgres; where that differs from `addressHash` (case rules beyond ASCII, unusual spaces) the
+ * list is asked again with this process's digest.
  */
-async function shopperHistory(
-  trx: Conn,
-  subject: {
-    storeId: string;
-    cartId: string;
-    shopperId: string;
-    email: string | null;
-    since: Date;
-  },
-): Promise<{ bought: boolean; suppressed: boolean; lastEmailAt: Date | null }> {
-  const { storeId, cartId, shopperId, email, since } = subject;
-  const hash = email === null ? null : addressHash('email', email);
-  const { rows } = await sql<{ bought: boolean; suppressed: boolean; last_email_at: Date | null }>`
-    select
-      exists (
-        select 1 from carts
-        where store_id = ${storeId}::uuid and shopper_id = ${shopperId}::uuid
-          and converted_at >= ${since}::timestamptz
-      ) as bought,
-      exists (
-        select 1 from suppressions
-        where store_id = ${storeId}::uuid and channel = 'email' and address_hash = ${hash}::text
-      ) as suppressed,
-      (
-        select max(m.claimed_at)
-        from messages m
-        join carts c on c.id = m.cart_id and c.store_id = ${storeId}::uuid
-        join shoppers s on s.id = c.shopper_id and s.store_id = ${storeId}::uuid
-        where m.store_id = ${storeId}::uuid and m.channel = 'email'
-          and m.status in ('sending', 'sent') and m.cart_id <> ${cartId}::uuid
-          and (s.id = ${shopperId}::uuid or s.email = ${email}::text)
-      ) as last_email_at
-  `.execute(trx);
-  const row = rows[0];
-  return {
-    bought: row?.bought ?? false,
-    suppressed: row?.suppressed ?? false,
-    lastEmailAt: row?.last_email_at ?? null,
-  };
+async function isSuppressed(
+  conn: Conn,
+  storeId: string,
+  email: string,
+  history: { addressHash: string | null; suppressed: boolean },
+): Promise<boolean> {
+  const hash = addressHash('email', email);
+  if (hash === history.addressHash) return history.suppressed;
+  const row = await conn
+    .selectFrom('suppressions')
+    .select('address_hash')
+    .where('store_id', '=', storeId)
+    .where('channel', '=', 'email')
+    .where('address_hash', '=', hash)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 async function existingDiscount(
@@ -440,29 +460,9 @@ async function existingDiscount(
   };
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The step's template: a template row by id, else the store's own template of that name, else
- * the built-in one of that name.
- */
-async function findTemplate(
-  trx: Conn,
-  storeId: string,
-  key: string,
-): Promise<EmailTemplateSource | null> {
-  const row = await trx
-    .selectFrom('templates')
-    .select(['subject', 'html', 'text'])
-    .where('store_id', '=', storeId)
-    .where('channel', '=', 'email')
-    .where((eb) => (uuidPattern.test(key) ? eb('id', '=', key) : eb('name', '=', key)))
-    .orderBy('updated_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (row?.subject && row.html && row.text) {
-    return { subject: row.subject, html: row.html, text: row.text };
-  }
+/** The store's template the subject query found, else the built-in one of the step's name. */
+function chooseTemplate(own: EmailTemplateSource | null, key: string): EmailTemplateSource | null {
+  if (own) return own;
   return Object.hasOwn(defaultTemplates, key)
     ? defaultTemplates[key as keyof typeof defaultTemplates]
     : null;

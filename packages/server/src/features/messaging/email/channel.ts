@@ -25,6 +25,8 @@ export interface OutgoingEmail {
   to: string;
   /** `Name <address@domain>` or a bare address; its domain ends the Message-ID. */
   from: string;
+  /** Where replies go (the merchant's own address), when the store has set one. */
+  replyTo?: string | null;
   subject: string;
   html: string;
   text: string;
@@ -69,6 +71,8 @@ export interface EmailChannelOptions {
   smtpUrl: string;
   /** Applies to connecting, to the server's greeting and to each wait on the socket. Default 15 s. */
   timeoutMs?: number;
+  /** Connections kept open to the server; mails beyond them wait for one. Default 5. */
+  maxConnections?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -146,7 +150,7 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
   const transport = nodemailer.createTransport({
     url: options.smtpUrl,
     pool: true,
-    maxConnections: 5,
+    maxConnections: options.maxConnections ?? 5,
     maxMessages: 100,
     // A message whose connection drops mid-send may have been delivered: the caller decides
     // whether to try again, from the ledger, never the pool behind its back.
@@ -167,6 +171,7 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
       try {
         info = await transport.sendMail({
           from: mail.from,
+          ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
           to: mail.to,
           subject: mail.subject,
           text: mail.text,
