@@ -8,7 +8,9 @@ const usage = `usage: winback <command>
   serve                         run an HTTP/WebSocket node (needs DATABASE_URL)
   worker                        run the background jobs (needs DATABASE_URL and REDIS_URL)
   migrate                       bring the database schema up to date
-  demo                          run everything on embedded defaults (Postgres, queue, SMTP)
+  demo [--seed]                 run everything on embedded defaults (Postgres, queue, SMTP);
+                                --seed first fills the demo store with a month of carts
+                                (replacing the month an earlier --seed made)
   store create --name N --origin https://shop.example [--origin ...]
                                 create a store; prints its public key and admin secret
 
@@ -29,8 +31,10 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./commands/worker.js')).workerCommand(config);
     case 'migrate':
       return (await import('./commands/migrate.js')).migrateCommand(config);
-    case 'demo':
-      return (await import('./commands/demo.js')).demoCommand(config);
+    case 'demo': {
+      const demo = await import('./commands/demo.js');
+      return demo.demoCommand(config, demo.parseDemoArgs(argv.slice(1)));
+    }
     case 'store':
       if (subcommand !== 'create')
         throw new UsageError('unknown store command; try `winback store create --help`');

@@ -3,6 +3,11 @@ export { type Config, ConfigError, loadConfig, withOverrides } from './config.js
 export { createDb, type Db } from './db/index.js';
 export { AppError, type ErrorCode, errorCodes } from './errors.js';
 export {
+  type SeedOptions,
+  type SeedSummary,
+  seedDemoStore,
+} from './features/demo-seed/index.js';
+export {
   type BatchWriter,
   type BatchWriterOptions,
   createBatchWriter,

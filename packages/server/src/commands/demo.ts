@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import pino, { type DestinationStream, type Logger } from 'pino';
@@ -14,6 +15,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '../embedded/postgres.js';
 import { type SmtpCapture, startSmtpCapture } from '../embedded/smtp-capture.js';
 import { UsageError } from '../errors.js';
+import { seedDemoStore } from '../features/demo-seed/index.js';
 import { normalizeOrigin } from '../features/stores/origins.js';
 import { createStore, listStores, updateAllowedOrigins } from '../features/stores/repository.js';
 import { loggerOptions } from '../logger.js';
@@ -29,13 +31,42 @@ const DEMO_LINK_SECRET_FILE = 'link-secret';
 /** The demo shop in this repository; absent from a published package, then only /admin runs. */
 const STOREFRONT_DIR = fileURLToPath(new URL('../../../../examples/storefront/', import.meta.url));
 
+export interface DemoOptions {
+  /** Fill the demo store with a month of carts before serving (see features/demo-seed). */
+  seed: boolean;
+}
+
+const usage = 'usage: winback demo [--seed]';
+
+/** Parses `winback demo`'s arguments before anything starts. */
+export function parseDemoArgs(argv: string[]): DemoOptions {
+  // `pnpm demo -- --seed` hands the `--` on: it separates nothing here.
+  const args = argv.filter((arg) => arg !== '--');
+  try {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: { seed: { type: 'boolean' } },
+    });
+    return { seed: values.seed === true };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`demo: ${reason}; ${usage}`);
+  }
+}
+
 /**
  * `winback demo`: everything on embedded defaults in one process — Postgres (unless
  * DATABASE_URL is set), the local queue (unless REDIS_URL is set), an SMTP capture (unless
- * SMTP_URL is set), the demo storefront at `/` and the admin page at `/admin`. Prints one line
- * per URL on stdout (logs go to stderr); Ctrl-C stops everything it started.
+ * SMTP_URL is set), the demo storefront at `/` and the admin page at `/admin`. With `--seed`,
+ * the demo store is first filled with a month of carts. Prints one line per URL on stdout (logs
+ * go to stderr); Ctrl-C stops everything it started.
  */
-export async function demoCommand(config: Config): Promise<void> {
+export async function demoCommand(
+  config: Config,
+  options: DemoOptions = { seed: false },
+): Promise<void> {
   const logger = await demoLogger(config);
   // Stopped in reverse order of starting: the app before the services it uses.
   const running: { name: string; stop: () => Promise<void> }[] = [];
@@ -91,12 +122,14 @@ export async function demoCommand(config: Config): Promise<void> {
     try {
       const { applied } = await migrateToLatest(db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
-      publicKey = await ensureDemoStore(
+      const store = await ensureDemoStore(
         db,
         dataDir,
         [origin, publicUrl, `http://localhost:${port}`],
         logger,
       );
+      publicKey = store.publicKey;
+      if (options.seed) await seedDemo(db, store.id, logger);
     } finally {
       await db.destroy();
     }
@@ -271,16 +304,41 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<stri
 }
 
 /**
+ * `--seed`: a month of carts, from the real sessions next to the repository or else generated.
+ * Before the app starts, so its first admin page load already has them; one log line says which.
+ */
+async function seedDemo(db: Db, storeId: string, logger: Logger): Promise<void> {
+  const summary = await seedDemoStore(db, storeId);
+  const counts = {
+    carts: summary.carts,
+    shoppers: summary.shoppers,
+    messages: summary.messages,
+    replaced: summary.replaced,
+  };
+  if (summary.source === 'rees46') {
+    logger.info(
+      { ...counts, sessions: summary.sessions },
+      `demo store seeded: ${summary.carts} carts over the last 30 days from ${summary.sessions} real shopping sessions (REES46)`,
+    );
+  } else {
+    logger.info(
+      counts,
+      `demo store seeded: real sessions not found (../shared/data/sessions next to the repository), so ${summary.carts} carts over the last 30 days were generated`,
+    );
+  }
+}
+
+/**
  * One demo store, made on the first run; its admin secret (shown only once by `createStore`)
  * is kept in the data folder. A later run on another port adds that port's origins. Returns the
- * store's public key, which the storefront's script tag needs.
+ * store's id and public key, which the storefront's script tag needs.
  */
 async function ensureDemoStore(
   db: Db,
   dataDir: string,
   origins: string[],
   logger: Logger,
-): Promise<string> {
+): Promise<{ id: string; publicKey: string }> {
   const allowedOrigins: string[] = [];
   for (const candidate of origins) {
     try {
@@ -301,7 +359,7 @@ async function ensureDemoStore(
     const saved = { id: store.id, publicKey: store.public_key, adminSecret };
     await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
     logger.info({ storeId: store.id, file }, 'demo store created; its keys are in the file');
-    return store.public_key;
+    return { id: store.id, publicKey: store.public_key };
   }
   if (existing.postal_address === null) {
     // Made by a version of the demo from before recovery mails: bring it up to date once.
@@ -317,5 +375,5 @@ async function ensureDemoStore(
     await updateAllowedOrigins(db, existing.id, [...existing.allowed_origins, ...missing]);
     logger.info({ storeId: existing.id, added: missing }, 'demo store origins updated');
   }
-  return existing.public_key;
+  return { id: existing.id, publicKey: existing.public_key };
 }
