@@ -19,7 +19,8 @@
  *   `X-Winback-Message` header.
  *
  * Settings (environment): BENCH_CARTS (10000), BENCH_SPREAD_S (60), BENCH_LEAD_S (10),
- * BENCH_ADAPTERS (local,bullmq), BENCH_LIMIT_S (300, per adapter), DATABASE_URL for the Postgres
+ * BENCH_ADAPTERS (local,bullmq), BENCH_LIMIT_S (300, per adapter); the worker's SEND_CONCURRENCY,
+ * SMTP_MAX_CONNECTIONS and DATABASE_POOL_MAX (the server's defaults when unset); DATABASE_URL for the Postgres
  * server (else postgres://postgres@127.0.0.1:5432/postgres) and REDIS_URL for BullMQ (else
  * redis://127.0.0.1:6379).
  */
@@ -206,6 +207,10 @@ async function runAdapter(adapter: Adapter): Promise<AdapterFigures> {
       LINK_SECRET: randomBytes(32).toString('hex'),
       PUBLIC_URL: 'https://winback.bench.example',
       LOG_LEVEL: 'silent',
+      // The worker's own settings, as a deployment would tune them (defaults when unset).
+      SEND_CONCURRENCY: process.env.SEND_CONCURRENCY,
+      SMTP_MAX_CONNECTIONS: process.env.SMTP_MAX_CONNECTIONS,
+      DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX,
     });
     const firstDue = Date.now() + leadMs;
     await seed(db, carts, firstDue, spreadMs);
