@@ -86,16 +86,23 @@ describe.skipIf(!pgUrl)('the send lock keeper', () => {
     await lease?.release();
   });
 
-  it('keeps a cart locked until every send of this process holding it has released', async () => {
-    const sends = keeper();
+  it('keeps two sends of this process for the same browser apart', async () => {
+    const sends = keeper(10_000);
     const purchase = await purchaser();
-    const one = await sends.acquire([cart('c4')]);
-    const two = await sends.acquire([cart('c4')]);
-    await one?.release();
-    await one?.release(); // a second release of the same lease changes nothing
-    expect(await purchaseCanLock(purchase, [cart('c4')])).toBe(false);
-    await two?.release();
+    const first = await sends.acquire([cart('c4'), browser('b4')]);
+    // Another cart of the same shopper: it waits for the first send, as one of another process would.
+    const second = sends.acquire([cart('c4b'), browser('b4')]);
+    const trying = Symbol('trying');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await Promise.race([second, Promise.resolve(trying)])).toBe(trying);
+    await first?.release();
+    await first?.release(); // a second release of the same lease changes nothing
+    const lease = await second;
+    expect(lease?.held).toBe(true);
+    expect(await purchaseCanLock(purchase, [browser('b4')])).toBe(false);
     expect(await purchaseCanLock(purchase, [cart('c4')])).toBe(true);
+    await lease?.release();
+    expect(await purchaseCanLock(purchase, [browser('b4'), cart('c4b')])).toBe(true);
   });
 
   it('says a lease is no longer held when its connection is lost, and reconnects for the next', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { batched } from './batch.js';
 
 /*
  * "No message is ever delivered after a purchase has committed" rests on one pair of Postgres
@@ -54,9 +55,10 @@ export async function lockForTransaction<DB>(
  * passed. Holders that wait (purchases, `lockForTransaction`) queue behind these as before, and
  * as this side never waits there is no deadlock between them.
  *
- * Session locks are re-entrant: two sends of this process for the same cart both hold it (each
- * lease releases its own count). That is fine: the locks order sends against purchases, while
- * sends of one row are kept apart by the ledger's claim.
+ * Postgres session locks are re-entrant, so the keeper keeps this process's sends apart itself:
+ * a key one of its sends holds is not tried for another until released. Sends of one browser
+ * then run one after another in the whole deployment, which the frequency cap relies on (it
+ * reads the shopper's last mail before claiming).
  *
  * If the connection is lost, Postgres drops every lock on it: each lease on it reads
  * `held === false` from then on, and the next `acquire` opens a new connection. A send checks
@@ -88,6 +90,10 @@ interface LockConnection {
   alive: boolean;
   /** The last statement queued on it: statements run one after another, never overlapping. */
   tail: Promise<unknown>;
+  /** Tries `keys`; answers the ones now held. Tries of sends at the same moment share a statement. */
+  tryLock(keys: readonly string[]): Promise<string[]>;
+  /** Releases `keys` (once each). Releases at the same moment share a statement. */
+  unlock(keys: readonly string[]): Promise<void>;
 }
 
 function query<R extends pg.QueryResultRow>(
@@ -106,6 +112,8 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
   let current: LockConnection | null = null;
   let opening: Promise<LockConnection> | null = null;
   let closed = false;
+  /** Keys held (or being tried) by a send of this process. */
+  const reserved = new Set<string>();
 
   const drop = (connection: LockConnection) => {
     connection.alive = false;
@@ -124,7 +132,28 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
         keepAlive: true,
         application_name: 'winback send locks',
       });
-      const connection: LockConnection = { client, alive: true, tail: Promise.resolve() };
+      const connection: LockConnection = {
+        client,
+        alive: true,
+        tail: Promise.resolve(),
+        tryLock: batched(async (requests: (readonly string[])[]) => {
+          const { rows } = await query<{ i: number; key: string; got: boolean }>(
+            connection,
+            `select u.i, u.k::text as key, pg_try_advisory_lock(u.k) as got
+             from unnest($1::int[], $2::bigint[]) as u(i, k)`,
+            [requests.flatMap((keys, i) => keys.map(() => i)), requests.flat()],
+          );
+          const held = requests.map((): string[] => []);
+          for (const row of rows) if (row.got) held[row.i]?.push(row.key);
+          return held;
+        }),
+        unlock: batched(async (requests: (readonly string[])[]) => {
+          await query(connection, 'select pg_advisory_unlock(k) from unnest($1::bigint[]) as k', [
+            requests.flat(),
+          ]);
+          return requests.map(() => undefined);
+        }),
+      };
       client.on('error', () => drop(connection));
       client.on('end', () => drop(connection));
       try {
@@ -143,9 +172,7 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
 
   const unlock = async (connection: LockConnection, keys: readonly string[]) => {
     if (!connection.alive) return;
-    await query(connection, 'select pg_advisory_unlock(k) from unnest($1::bigint[]) as k', [
-      keys,
-    ]).catch(() => drop(connection));
+    await connection.unlock(keys).catch(() => drop(connection));
   };
 
   return {
@@ -154,22 +181,25 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
       const wanted = sortedLockKeys(keys);
       const deadline = Date.now() + waitMs;
       for (let attempt = 0; ; attempt++) {
-        let connection: LockConnection | null = null;
-        try {
-          connection = await connect();
-          const { rows } = await query<{ key: string; got: boolean }>(
-            connection,
-            'select k::text as key, pg_try_advisory_lock(k) as got from unnest($1::bigint[]) as k',
-            [wanted],
-          );
-          const got = rows.filter((row) => row.got).map((row) => row.key);
-          if (got.length === wanted.length && connection.alive) {
-            return lease(connection, wanted);
+        // Held by another send of this process: not worth asking Postgres.
+        if (!wanted.some((key) => reserved.has(key))) {
+          for (const key of wanted) reserved.add(key);
+          let connection: LockConnection | null = null;
+          let leased = false;
+          try {
+            connection = await connect();
+            const got = await connection.tryLock(wanted);
+            if (got.length === wanted.length && connection.alive) {
+              leased = true;
+              return lease(connection, wanted);
+            }
+            await unlock(connection, got);
+          } catch (error) {
+            if (connection) drop(connection);
+            if (Date.now() >= deadline || closed) throw error;
+          } finally {
+            if (!leased) for (const key of wanted) reserved.delete(key);
           }
-          await unlock(connection, got);
-        } catch (error) {
-          if (connection) drop(connection);
-          if (Date.now() >= deadline || closed) throw error;
         }
         if (Date.now() >= deadline) return null;
         // 5 ms, 10, 20, ... capped at 250, each spread over half to one and a half times.
@@ -196,7 +226,11 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
       async release() {
         if (released) return;
         released = true;
-        await unlock(connection, [...keys].reverse());
+        try {
+          await unlock(connection, [...keys].reverse());
+        } finally {
+          for (const key of keys) reserved.delete(key);
+        }
       },
     };
   }

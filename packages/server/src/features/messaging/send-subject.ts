@@ -73,10 +73,11 @@ interface SubjectRow extends MessageRow {
 }
 
 /**
- * Reads ledger row `messageId` with its cart, store, shopper, the store's template for the step
- * and the shopper's history, in one statement (every join scoped by the store), with the row's
- * version (`xmin`): the claim then writes only if the row has not changed since
- * (`writeIfUnchanged`), so a send costs one read and one write instead of a locked transaction.
+ * Reads ledger rows (each `messageId` of its `storeId`) with their cart, store, shopper, the
+ * store's template for the step and the shopper's history, in one statement (every join scoped
+ * by the store), with each row's version (`xmin`): the claim then writes only if the row has not
+ * changed since, so a send costs one read and one write instead of a locked transaction. One
+ * answer per request, in order (`undefined` for a row not found).
  *
  * The shopper's history:
  * - `bought`: they bought any cart since this cart began;
@@ -86,11 +87,10 @@ interface SubjectRow extends MessageRow {
  *   another cart. The frequency cap keeps parallel sequences apart; one cart's own steps follow
  *   the merchant's delays.
  */
-export async function readSendSubject(
+export async function readSendSubjects(
   db: Conn,
-  storeId: string,
-  messageId: string,
-): Promise<SendSubject | undefined> {
+  wanted: readonly { storeId: string; messageId: string }[],
+): Promise<(SendSubject | undefined)[]> {
   const { rows } = await sql<SubjectRow>`
     select m.*, m.xmin::text as row_version,
       c.status as cart_status, c.snapshot as cart_snapshot, c.currency as cart_currency,
@@ -121,7 +121,11 @@ export async function readSendSubject(
           and other.status in ('sending', 'sent') and other.cart_id <> m.cart_id
           and (os.id = s.id or os.email = s.email)
       ) end as last_email_at
-    from messages m
+    from unnest(
+      ${wanted.map((want) => want.storeId)}::uuid[],
+      ${wanted.map((want) => want.messageId)}::uuid[]
+    ) as want(store_id, id)
+    join messages m on m.store_id = want.store_id and m.id = want.id
     join carts c on c.id = m.cart_id and c.store_id = m.store_id
     join stores st on st.id = m.store_id
     left join shoppers s on s.id = c.shopper_id and s.store_id = m.store_id
@@ -138,10 +142,15 @@ export async function readSendSubject(
       order by t.updated_at desc
       limit 1
     ) tpl on true
-    where m.store_id = ${storeId}::uuid and m.id = ${messageId}::uuid
   `.execute(db);
-  const row = rows[0];
-  if (!row) return undefined;
+  const byId = new Map(rows.map((row) => [`${row.store_id}/${row.id}`, row]));
+  return wanted.map((want) => {
+    const row = byId.get(`${want.storeId}/${want.messageId}`);
+    return row && subjectOf(row);
+  });
+}
+
+function subjectOf(row: SubjectRow): SendSubject {
   const {
     row_version,
     cart_status,

@@ -15,7 +15,7 @@ import { ChannelError, type EmailChannel } from './email/channel.js';
 import { defaultTemplates, type EmailTemplateSource, renderEmail } from './email/render.js';
 import type { MessageLinks } from './links.js';
 import { SEND_JOB, type SendPayload } from './schedule.js';
-import { readSendSubject } from './send-subject.js';
+import { sendStatements } from './send-statements.js';
 
 /*
  * The message worker: sends one ledger row at most once.
@@ -58,6 +58,8 @@ export type SendOutcome =
   | { kind: 'retry'; cartId: string; at: Date; error: string }
   | { kind: 'failed'; cartId: string; error: string };
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A send whose locks stay taken elsewhere for the keeper's whole wait tries again this much later. */
 const LOCKED_RETRY_MS = 30_000;
 /** A row that kept changing under three claims in a row is tried again this much later. */
@@ -77,17 +79,13 @@ export async function sendMessage(
 }
 
 async function lockedSend(deps: SendDeps, storeId: string, messageId: string) {
-  const subject = await deps.db
-    .selectFrom('messages as m')
-    .innerJoin('carts as c', 'c.id', 'm.cart_id')
-    .leftJoin('shoppers as s', 's.id', 'c.shopper_id')
-    .select(['m.status', 'c.external_id', 's.anonymous_id'])
-    .where('m.store_id', '=', storeId)
-    .where('m.id', '=', messageId)
-    .executeTakeFirst();
+  if (!uuidPattern.test(storeId) || !uuidPattern.test(messageId))
+    return { kind: 'skipped' } as const;
+  const statements = sendStatements(deps.db);
+  const subject = await statements.lockSubject({ storeId, messageId });
   if (subject?.status !== 'scheduled') return { kind: 'skipped' } as const;
-  const keys = [sendLockKey(storeId, 'cart', subject.external_id)];
-  if (subject.anonymous_id) keys.push(sendLockKey(storeId, 'browser', subject.anonymous_id));
+  const keys = [sendLockKey(storeId, 'cart', subject.cartExternalId)];
+  if (subject.anonymousId) keys.push(sendLockKey(storeId, 'browser', subject.anonymousId));
   const lease = await deps.locks.acquire(keys);
   if (!lease) {
     // A purchase or another process's send has held them all along; nothing was claimed.
@@ -145,7 +143,8 @@ async function claimMessage(
 ): Promise<Claimed | SendOutcome | Changed> {
   const now = deps.now?.() ?? new Date();
   const { db } = deps;
-  const subject = await readSendSubject(db, storeId, messageId);
+  const statements = sendStatements(db);
+  const subject = await statements.readSubject({ storeId, messageId });
   if (subject?.message.status !== 'scheduled') return { kind: 'skipped' };
   const { message, version, cart, store, shopper, history } = subject;
   const row = { id: message.id, version };
@@ -229,7 +228,7 @@ async function claimMessage(
       if (error === changed) return changed;
       throw error;
     }
-  } else if (!(await claimRow(db, null))) {
+  } else if (!(await statements.claim({ messageId: message.id, version, at: now }))) {
     return changed;
   }
   return {
@@ -359,17 +358,7 @@ async function deliver(deps: SendDeps, claim: Claimed, lease: SendLease): Promis
   // The mail has left: from here on a failure must never put the row back to be sent again.
   // If this write fails the row stays `sending`, and the reconciler closes it as `interrupted`.
   const sentAt = deps.now?.() ?? new Date();
-  await conn
-    .updateTable('messages')
-    .set({
-      status: 'sent',
-      sent_at: sentAt,
-      provider_id: providerId,
-      error: null,
-      updated_at: sentAt,
-    })
-    .where('id', '=', message.id)
-    .execute();
+  await sendStatements(deps.db).recordSent({ messageId: message.id, at: sentAt, providerId });
   return { kind: 'sent', cartId: message.cart_id, providerId };
 }
 
