@@ -1,7 +1,10 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import {
-  type Campaign,
+  ApiError,
+  type Campaign as CampaignAnswer,
   type CampaignStep,
+  type DiscountPolicy,
   describeError,
   get,
   patch,
@@ -11,7 +14,22 @@ import {
   type TriggerFilters,
 } from '../api.js';
 import { Badge, EmailFrame, Empty, Loading, Show, useLoad } from '../components.js';
+import { fieldProblems } from '../field-problems.js';
 import { formatDateTime, formatDelay, formatMinor, parseAmountToMinor } from '../format.js';
+
+/** The exit modal's discount rule, as the store's settings and a campaign's on-site step hold it. */
+interface OnsiteOffer {
+  discount: DiscountPolicy;
+  minRisk: number;
+  minValueMinor: number;
+  maxPerDay: number;
+}
+
+/**
+ * A campaign with its on-site step: null when it has none (the store's offer applies to its
+ * carts), `offer: null` for no discount.
+ */
+type Campaign = CampaignAnswer & { onsite?: { offer: OnsiteOffer | null } | null };
 
 export function Campaigns() {
   const [loaded, reload, set] = useLoad(
@@ -119,7 +137,33 @@ interface Draft {
   utmSources: string;
   currencies: string;
   steps: CampaignStep[];
+  /** The on-site step: the store's offer, no discount, or the campaign's own offer below. */
+  onsiteMode: 'store' | 'none' | 'offer';
+  /** Kept while the merchant switches modes, so nothing typed is lost. */
+  onsiteOffer: OnsiteOffer;
+  onsiteMinValue: string;
 }
+
+/** What the page offers when the merchant gives a campaign its own on-site offer. */
+const firstOffer: OnsiteOffer = {
+  discount: { kind: 'percent', value: 10, validHours: 24 },
+  minRisk: 0.6,
+  minValueMinor: 0,
+  maxPerDay: 200,
+};
+
+type Problems = Record<string, string>;
+
+/** The on-site fields that show their own error; the API names them `body/onsite/offer/...`. */
+const onsitePaths = [
+  'onsite.offer.discount.value',
+  'onsite.offer.discount.validHours',
+  'onsite.offer.discount',
+  'onsite.offer.minRisk',
+  'onsite.offer.minValueMinor',
+  'onsite.offer.maxPerDay',
+  'onsite',
+];
 
 const devices = ['desktop', 'mobile', 'tablet', 'unknown'] as const;
 
@@ -143,10 +187,38 @@ function toDraft(campaign: Campaign | null): Draft {
     utmSources: (filters.utmSources ?? []).join(', '),
     currencies: (filters.currencies ?? []).join(', '),
     steps: campaign?.steps ?? [{ delayMinutes: 60, channel: 'email', template: 'reminder' }],
+    onsiteMode: !campaign?.onsite ? 'store' : campaign.onsite.offer ? 'offer' : 'none',
+    onsiteOffer: campaign?.onsite?.offer ?? firstOffer,
+    onsiteMinValue: campaign?.onsite?.offer ? formatMinor(campaign.onsite.offer.minValueMinor) : '',
   };
 }
 
-/** The API's body for a draft, or what is wrong with it. */
+/** The API's `onsite` for a draft, or the problems the page can tell without asking the server. */
+function onsiteFromDraft(draft: Draft): { onsite: Campaign['onsite'] } | { problems: Problems } {
+  if (draft.onsiteMode === 'store') return { onsite: null };
+  if (draft.onsiteMode === 'none') return { onsite: { offer: null } };
+  const offer = draft.onsiteOffer;
+  const problems: Problems = {};
+  const whole = (path: string, value: number) => {
+    if (!Number.isInteger(value)) problems[path] = 'Enter a whole number.';
+  };
+  if (offer.discount.kind !== 'free_shipping') {
+    whole('onsite.offer.discount.value', offer.discount.value);
+  }
+  whole('onsite.offer.discount.validHours', offer.discount.validHours);
+  whole('onsite.offer.maxPerDay', offer.maxPerDay);
+  if (!(offer.minRisk >= 0 && offer.minRisk <= 1)) {
+    problems['onsite.offer.minRisk'] = 'Enter a number from 0 to 1.';
+  }
+  const minValueMinor = draft.onsiteMinValue.trim() ? parseAmountToMinor(draft.onsiteMinValue) : 0;
+  if (minValueMinor === null) {
+    problems['onsite.offer.minValueMinor'] = 'Enter an amount such as 25 or 25.50.';
+  }
+  if (Object.keys(problems).length > 0) return { problems };
+  return { onsite: { offer: { ...offer, minValueMinor: minValueMinor ?? 0 } } };
+}
+
+/** The API's body for a draft (its on-site step aside), or what is wrong with it. */
 function fromDraft(draft: Draft): Record<string, unknown> | string {
   const filters: TriggerFilters = {};
   for (const [key, text, label] of [
@@ -313,6 +385,200 @@ function StepEditor({
   );
 }
 
+/** A labelled control with its error, if any, right below it (as on the settings page). */
+function Field({
+  label,
+  path,
+  problems,
+  hint,
+  children,
+}: {
+  label: string;
+  path: string;
+  problems: Problems;
+  hint?: string;
+  children: ComponentChildren;
+}) {
+  const problem = problems[path];
+  return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control comes in as `children`
+    <label data-field={path} class={problem ? 'invalid' : undefined}>
+      {label}
+      {children}
+      {hint && <span class="muted">{hint}</span>}
+      {problem && (
+        <span class="field-error" id={`problem-${path}`}>
+          {problem}
+        </span>
+      )}
+    </label>
+  );
+}
+
+/** `aria-invalid` and the link to the error for the control of `path`. */
+function invalid(problems: Problems, path: string) {
+  return problems[path]
+    ? { 'aria-invalid': true as const, 'aria-describedby': `problem-${path}` }
+    : {};
+}
+
+/** The campaign's on-site step: what the exit modal may offer the carts it would enrol. */
+function OnsiteFieldset({
+  draft,
+  problems,
+  onChange,
+}: {
+  draft: Draft;
+  problems: Problems;
+  onChange: (draft: Draft) => void;
+}) {
+  const offer = draft.onsiteOffer;
+  const setOffer = (next: Partial<OnsiteOffer>) =>
+    onChange({ ...draft, onsiteOffer: { ...offer, ...next } });
+  const number = (value: string) => (value === '' ? Number.NaN : Number(value));
+  const field = (path: string) => invalid(problems, path);
+  // No min, max or step limits on these controls: the browser would refuse the form with its own
+  // bubble before the page could mark the field; the page's checks and the server's say it here.
+  const modes = [
+    ['store', "Use the store's offer (Settings)"],
+    ['none', 'No discount for these carts'],
+    ['offer', 'This offer'],
+  ] as const;
+  return (
+    <fieldset class="onsite-offer">
+      <legend>On-site offer</legend>
+      <p class="muted">
+        The discount the exit modal may show shoppers whose cart this campaign would enrol.
+      </p>
+      {problems.onsite && (
+        <p class="field-error" id="problem-onsite">
+          {problems.onsite}
+        </p>
+      )}
+      <div class="inline-group">
+        {modes.map(([mode, label]) => (
+          <label class="inline" key={mode}>
+            <input
+              type="radio"
+              name="onsiteMode"
+              value={mode}
+              checked={draft.onsiteMode === mode}
+              onChange={() => onChange({ ...draft, onsiteMode: mode })}
+            />{' '}
+            {label}
+          </label>
+        ))}
+      </div>
+      {draft.onsiteMode === 'offer' && (
+        <div class="grid">
+          <Field label="Discount" path="onsite.offer.discount" problems={problems}>
+            <select
+              name="onsiteKind"
+              value={offer.discount.kind}
+              onChange={(e) => {
+                const kind = e.currentTarget.value as DiscountPolicy['kind'];
+                setOffer({
+                  discount: {
+                    ...offer.discount,
+                    kind,
+                    value: kind === 'free_shipping' ? 0 : kind === 'percent' ? 10 : 500,
+                  },
+                });
+              }}
+              {...field('onsite.offer.discount')}
+            >
+              <option value="percent">Percent off</option>
+              <option value="fixed">Amount off (minor units)</option>
+              <option value="free_shipping">Free shipping</option>
+            </select>
+          </Field>
+          {offer.discount.kind !== 'free_shipping' && (
+            <Field
+              label={offer.discount.kind === 'percent' ? 'Percent' : 'Amount (minor units)'}
+              path="onsite.offer.discount.value"
+              problems={problems}
+            >
+              <input
+                name="onsiteValue"
+                type="number"
+                step="any"
+                value={offer.discount.value}
+                onInput={(e) =>
+                  setOffer({
+                    discount: { ...offer.discount, value: number(e.currentTarget.value) },
+                  })
+                }
+                {...field('onsite.offer.discount.value')}
+              />
+            </Field>
+          )}
+          <Field
+            label="Code valid for (hours)"
+            path="onsite.offer.discount.validHours"
+            problems={problems}
+          >
+            <input
+              name="onsiteValidHours"
+              type="number"
+              step="any"
+              value={offer.discount.validHours}
+              onInput={(e) =>
+                setOffer({
+                  discount: { ...offer.discount, validHours: number(e.currentTarget.value) },
+                })
+              }
+              {...field('onsite.offer.discount.validHours')}
+            />
+          </Field>
+          <Field
+            label="Least risk for the offer (0–1)"
+            path="onsite.offer.minRisk"
+            problems={problems}
+          >
+            <input
+              name="onsiteMinRisk"
+              type="number"
+              step="any"
+              value={offer.minRisk}
+              onInput={(e) => setOffer({ minRisk: number(e.currentTarget.value) })}
+              {...field('onsite.offer.minRisk')}
+            />
+          </Field>
+          <Field
+            label="Least cart value for the offer"
+            path="onsite.offer.minValueMinor"
+            problems={problems}
+          >
+            <input
+              name="onsiteMinValue"
+              inputMode="decimal"
+              placeholder="0"
+              value={draft.onsiteMinValue}
+              onInput={(e) => onChange({ ...draft, onsiteMinValue: e.currentTarget.value })}
+              {...field('onsite.offer.minValueMinor')}
+            />
+          </Field>
+          <Field
+            label="Most on-site codes a day"
+            hint="Counts every on-site code of the store, whichever rule issued it."
+            path="onsite.offer.maxPerDay"
+            problems={problems}
+          >
+            <input
+              name="onsiteMaxPerDay"
+              type="number"
+              step="any"
+              value={offer.maxPerDay}
+              onInput={(e) => setOffer({ maxPerDay: number(e.currentTarget.value) })}
+              {...field('onsite.offer.maxPerDay')}
+            />
+          </Field>
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
 function StepPreview({ campaignId, steps }: { campaignId: string; steps: number }) {
   const [step, setStep] = useState(0);
   const [preview, setPreview] = useState<
@@ -374,6 +640,7 @@ function EditorForm({ campaign, templates }: { campaign: Campaign | null; templa
   const [saved, setSaved] = useState<Campaign | null>(campaign);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [problems, setProblems] = useState<Problems>({});
   const setStep = (index: number, step: CampaignStep) =>
     setDraft({ ...draft, steps: draft.steps.map((item, i) => (i === index ? step : item)) });
 
@@ -384,18 +651,36 @@ function EditorForm({ campaign, templates }: { campaign: Campaign | null; templa
       setMessage({ ok: false, text: body });
       return;
     }
+    const onsite = onsiteFromDraft(draft);
+    if ('problems' in onsite) {
+      setProblems(onsite.problems);
+      setMessage({ ok: false, text: 'The on-site offer needs a fix: see the marked fields.' });
+      return;
+    }
     setBusy(true);
     setMessage(null);
+    setProblems({});
     try {
+      const full = { ...body, onsite: onsite.onsite };
       const result = saved
-        ? await patch<Campaign>(`/admin/api/campaigns/${saved.id}`, body)
-        : await post<Campaign>('/admin/api/campaigns', body);
+        ? await patch<Campaign>(`/admin/api/campaigns/${saved.id}`, full)
+        : await post<Campaign>('/admin/api/campaigns', full);
       setSaved(result);
       setDraft(toDraft(result));
       setMessage({ ok: true, text: `Saved (version ${result.version}).` });
       if (!saved) history.replaceState(null, '', `#/campaigns/${result.id}`);
     } catch (error) {
-      setMessage({ ok: false, text: describeError(error) });
+      const found =
+        error instanceof ApiError && error.status === 400
+          ? fieldProblems(error.message, onsitePaths)
+          : null;
+      if (found && Object.keys(found.fields).length > 0) {
+        setProblems(found.fields);
+        const more = found.rest.length > 0 ? ` Also: ${found.rest.join('; ')}` : '';
+        setMessage({ ok: false, text: `Not saved: see the marked fields.${more}` });
+      } else {
+        setMessage({ ok: false, text: describeError(error) });
+      }
     } finally {
       setBusy(false);
     }
@@ -526,6 +811,7 @@ function EditorForm({ campaign, templates }: { campaign: Campaign | null; templa
             ))}
           </fieldset>
         </fieldset>
+        <OnsiteFieldset draft={draft} problems={problems} onChange={setDraft} />
         <h2>Steps</h2>
         {draft.steps.map((step, index) => (
           <StepEditor

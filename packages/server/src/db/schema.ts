@@ -177,6 +177,11 @@ export interface CampaignsTable {
   /** Segment rules; their shape belongs to the campaigns feature. */
   trigger_filters: DefaultedJson<Record<string, unknown>>;
   steps: DefaultedJson<unknown[]>;
+  /**
+   * The on-site step: what the exit modal may offer this campaign's carts; null: none, the
+   * store's offer applies. Its shape belongs to the campaigns feature.
+   */
+  onsite: JSONColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   variants: DefaultedJson<unknown[]>;
   version: Generated<number>;
   created_at: CreatedAt;

@@ -3,13 +3,17 @@ import { describe, expect, it } from 'vitest';
 import {
   type CampaignCandidate,
   type CampaignStep,
+  campaignOnsite,
   campaignStep,
   campaignSteps,
   defaultCampaign,
   isTemplateId,
+  onsiteCampaign,
   pickCampaign,
+  readCampaignOnsite,
   stepSchedule,
 } from './campaign.js';
+import { onsiteRules } from './onsite.js';
 import type { CartFacts } from './segments.js';
 import { triggerFilters } from './segments.js';
 
@@ -240,6 +244,143 @@ describe('pickCampaign', () => {
             .map(({ c }) => c);
           expect(pickCampaign(shuffled, cart)).toBe(picked);
           expect(pickCampaign([...campaigns].reverse(), cart)).toBe(picked);
+        },
+      ),
+    );
+  });
+});
+
+describe('campaignOnsite schema', () => {
+  const discount = { kind: 'percent', value: 15, validHours: 24 } as const;
+
+  it('fills the store offer’s defaults into a rule, and takes an explicit "no discount"', () => {
+    expect(campaignOnsite.parse({ offer: { discount } })).toEqual({
+      offer: { discount, minRisk: 0.6, minValueMinor: 0, maxPerDay: 200 },
+    });
+    const full = { discount, minRisk: 0.2, minValueMinor: 5_000, maxPerDay: 3 };
+    expect(campaignOnsite.parse({ offer: full })).toEqual({ offer: full });
+    expect(campaignOnsite.parse({ offer: null })).toEqual({ offer: null });
+  });
+
+  it.each([
+    ['no offer key', {}],
+    ['an unknown key', { offer: null, exitModal: {} }],
+    ['an offer without a discount', { offer: { minRisk: 0.5 } }],
+    ['a bad discount', { offer: { discount: { ...discount, value: 0 } } }],
+    ['a risk above 1', { offer: { discount, minRisk: 1.01 } }],
+    ['a negative risk', { offer: { discount, minRisk: -0.1 } }],
+    ['a negative value', { offer: { discount, minValueMinor: -1 } }],
+    ['a fractional value', { offer: { discount, minValueMinor: 1.5 } }],
+    ['a zero cap', { offer: { discount, maxPerDay: 0 } }],
+    ['a cap over a million', { offer: { discount, maxPerDay: 1_000_001 } }],
+    ['an unknown offer key', { offer: { discount, perShopper: 1 } }],
+    ['a string', 'store'],
+    ['an array', [{ offer: null }]],
+  ])('refuses %s', (_, step) => {
+    expect(campaignOnsite.safeParse(step).success).toBe(false);
+  });
+
+  it('accepts exactly the offers the store’s own setting accepts', () => {
+    const offerArb = fc.record(
+      {
+        discount: fc.record(
+          {
+            kind: fc.constantFrom('percent', 'fixed', 'free_shipping', 'bogo'),
+            value: fc.oneof(fc.integer({ min: -5, max: 150 }), fc.double(), fc.constant('10')),
+            validHours: fc.oneof(fc.integer({ min: -1, max: 800 }), fc.constant(null)),
+            minSubtotalMinor: fc.integer({ min: -1, max: 10_000 }),
+          },
+          { requiredKeys: ['kind'] },
+        ),
+        minRisk: fc.oneof(fc.double({ min: -0.5, max: 1.5 }), fc.constant(Number.NaN)),
+        minValueMinor: fc.oneof(fc.integer({ min: -10, max: 1_000_000 }), fc.double()),
+        maxPerDay: fc.oneof(fc.integer({ min: -1, max: 2_000_000 }), fc.constant(1.5)),
+        extra: fc.constant(true),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(offerArb, (offer) => {
+        const asStore = onsiteRules.safeParse({ offer });
+        const asCampaign = campaignOnsite.safeParse({ offer });
+        expect(asCampaign.success).toBe(asStore.success);
+        if (asStore.success && asCampaign.success) {
+          expect(asCampaign.data.offer).toEqual(asStore.data.offer);
+        }
+      }),
+    );
+  });
+});
+
+describe('readCampaignOnsite', () => {
+  it('reads no step as null, and a stored step as it was written', () => {
+    expect(readCampaignOnsite(null)).toBeNull();
+    expect(readCampaignOnsite(undefined)).toBeNull();
+    expect(readCampaignOnsite({ offer: null })).toEqual({ offer: null });
+    const offer = {
+      discount: { kind: 'fixed', value: 500, validHours: 48 },
+      minRisk: 0.4,
+      minValueMinor: 2_000,
+      maxPerDay: 50,
+    };
+    expect(readCampaignOnsite({ offer })).toEqual({ offer });
+  });
+
+  it('offers no discount on a stored step that no longer parses', () => {
+    for (const broken of ['x', 0, [], {}, { offer: { discount: { kind: 'percent' } } }]) {
+      expect(readCampaignOnsite(broken), JSON.stringify(broken)).toEqual({ offer: null });
+    }
+  });
+});
+
+describe('onsiteCampaign', () => {
+  const campaigns = [
+    campaign('big', { priority: 5, triggerFilters: { minValueMinor: 10_000 } }),
+    campaign('france', { priority: 3, triggerFilters: { countries: ['FR'] } }),
+    campaign('paused', { status: 'paused', priority: 9 }),
+    campaign('everyone'),
+  ];
+
+  it('is the campaign that would enrol a cart not enrolled yet', () => {
+    expect(onsiteCampaign(campaigns, { enrolledIn: null, facts: cart })?.id).toBe('france');
+    expect(
+      onsiteCampaign(campaigns, { enrolledIn: null, facts: { ...cart, valueMinor: 20_000 } })?.id,
+    ).toBe('big');
+    expect(onsiteCampaign([], { enrolledIn: null, facts: cart })).toBeNull();
+  });
+
+  it('is the campaign an enrolled cart is in, while that campaign is active', () => {
+    expect(onsiteCampaign(campaigns, { enrolledIn: 'everyone' })?.id).toBe('everyone');
+    expect(onsiteCampaign(campaigns, { enrolledIn: 'paused' })).toBeNull();
+    expect(onsiteCampaign(campaigns, { enrolledIn: 'gone' })).toBeNull();
+  });
+
+  it('always answers an active campaign of the list, pickCampaign’s for a cart not enrolled', () => {
+    const candidateArb = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd'),
+      status: fc.constantFrom('draft' as const, 'active' as const, 'paused' as const),
+      priority: fc.integer({ min: 0, max: 3 }),
+      createdAt: fc.integer({ min: 1, max: 4 }).map(day),
+      triggerFilters: fc.constantFrom<unknown>({}, { countries: ['FR'] }, { countries: ['DE'] }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(candidateArb, { selector: (c) => c.id, maxLength: 4 }),
+        fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { nil: null }),
+        (list, enrolledIn) => {
+          const found = onsiteCampaign(
+            list,
+            enrolledIn === null ? { enrolledIn, facts: cart } : { enrolledIn },
+          );
+          if (found !== null) {
+            expect(list).toContain(found);
+            expect(found.status).toBe('active');
+          }
+          if (enrolledIn === null) expect(found).toBe(pickCampaign(list, cart));
+          else
+            expect(found?.id ?? null).toBe(
+              list.some((c) => c.id === enrolledIn && c.status === 'active') ? enrolledIn : null,
+            );
         },
       ),
     );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { discountPolicy } from './discount.js';
+import { onsiteOfferRule } from './onsite.js';
 import { type CartFacts, matchesFilters, type TriggerFilters, triggerFilters } from './segments.js';
 
 /**
@@ -13,6 +14,9 @@ import { type CartFacts, matchesFilters, type TriggerFilters, triggerFilters } f
  *   const { steps } = defaultCampaign();
  *   stepSchedule(abandonedAt, steps); // [abandonedAt + 1 h, + 1 day, + 3 days]
  *   pickCampaign(storeCampaigns, facts); // the active campaign this cart is for, or null
+ *
+ * A campaign may also carry an on-site step (`campaigns.onsite`, see `campaignOnsite`): what the
+ * exit modal may offer the carts it would enrol, while their shoppers are still on the site.
  */
 
 export const stepChannels = ['email', 'sms', 'push'] as const;
@@ -62,6 +66,38 @@ export const campaignSteps = z
       }
     }
   });
+
+/**
+ * A campaign's on-site step: the discount the exit modal may offer the carts this campaign
+ * would enrol, in place of the store's own `onsite.offer`. `offer` is a rule with the same
+ * fields and limits as the store's (`{ discount, minRisk, minValueMinor, maxPerDay }`), or null
+ * for "no discount for these carts". A campaign without an on-site step (`campaigns.onsite` is
+ * null) leaves its carts to the store's offer.
+ *
+ * It is not one of the ordered `steps`: those are messages, written to the send ledger at
+ * enrolment and sent after abandonment; this one applies before abandonment, on the site.
+ *
+ * @example
+ *   campaignOnsite.parse({ offer: { discount: { kind: 'percent', value: 15, validHours: 24 } } });
+ *   // { offer: { discount: {...}, minRisk: 0.6, minValueMinor: 0, maxPerDay: 200 } }
+ *   campaignOnsite.parse({ offer: null }); // no discount for this campaign's carts
+ */
+export const campaignOnsite = z.strictObject({
+  offer: onsiteOfferRule.nullable(),
+});
+
+export type CampaignOnsite = z.infer<typeof campaignOnsite>;
+
+/**
+ * A stored on-site step read back: null when the campaign has none. A document that no longer
+ * parses offers no discount (`{ offer: null }`) rather than falling back to the store's offer:
+ * a code is never handed out on rules the merchant cannot see.
+ */
+export function readCampaignOnsite(stored: unknown): CampaignOnsite | null {
+  if (stored === null || stored === undefined) return null;
+  const parsed = campaignOnsite.safeParse(stored);
+  return parsed.success ? parsed.data : { offer: null };
+}
 
 /** A campaign as created, before it has an id. */
 export interface CampaignDraft {
@@ -122,6 +158,27 @@ export function pickCampaign<C extends CampaignCandidate>(
     if (best === null || ranksAbove(campaign, best)) best = campaign;
   }
   return best;
+}
+
+/**
+ * The campaign whose on-site step speaks for a cart while its shopper is still on the site: the
+ * campaign the cart is enrolled in, if any (a cart keeps its first enrolment), else the one
+ * `pickCampaign` would enrol it in now. Only an active campaign counts: null when the cart's
+ * campaign is paused or gone, or when none would take it. Pass the campaigns that can enrol
+ * (those whose steps parse), as abandonment does.
+ */
+export function onsiteCampaign<C extends CampaignCandidate>(
+  campaigns: readonly C[],
+  cart: { enrolledIn: string } | { enrolledIn: null; facts: CartFacts },
+): C | null {
+  if (cart.enrolledIn !== null) {
+    return (
+      campaigns.find(
+        (campaign) => campaign.id === cart.enrolledIn && campaign.status === 'active',
+      ) ?? null
+    );
+  }
+  return pickCampaign(campaigns, cart.facts);
 }
 
 function ranksAbove(a: CampaignCandidate, b: CampaignCandidate): boolean {

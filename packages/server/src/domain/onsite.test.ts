@@ -1,13 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { onsiteCampaign, readCampaignOnsite } from './campaign.js';
 import {
   decideOverlay,
+  type OnsiteOfferRule,
   type OnsiteRules,
   type OverlayFacts,
+  offerDiscount,
+  offerRuleFor,
   onsiteOffer,
+  onsiteOfferRule,
   onsiteRules,
   pageAllowed,
 } from './onsite.js';
+import type { CartFacts } from './segments.js';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
@@ -211,5 +217,158 @@ describe('onsiteOffer', () => {
       offer: { discount: { kind: 'fixed', value: 500, minSubtotalMinor: 6_000, validHours: 24 } },
     });
     expect(onsiteOffer(minimum, { score: 0.9, valueMinor: 5_000 }, 0)).toBeNull();
+  });
+});
+
+describe('offerDiscount', () => {
+  const cartArb = fc.record({
+    score: fc.double({ min: 0, max: 1, noNaN: true }),
+    valueMinor: fc.nat(20_000),
+  });
+  const ruleArb: fc.Arbitrary<OnsiteOfferRule> = fc
+    .record({
+      discount: fc.oneof(
+        fc.record({ kind: fc.constant('percent'), value: fc.integer({ min: 1, max: 100 }) }),
+        fc.record({ kind: fc.constant('fixed'), value: fc.integer({ min: 1, max: 5_000 }) }),
+        fc.record({ kind: fc.constant('free_shipping'), value: fc.constant(0) }),
+      ),
+      minSubtotalMinor: fc.option(fc.nat(20_000), { nil: undefined }),
+      minRisk: fc.double({ min: 0, max: 1, noNaN: true }),
+      minValueMinor: fc.nat(20_000),
+      maxPerDay: fc.integer({ min: 1, max: 5 }),
+    })
+    .map(({ discount, minSubtotalMinor, ...rest }) =>
+      onsiteOfferRule.parse({
+        ...rest,
+        discount: {
+          ...discount,
+          validHours: 24,
+          ...(minSubtotalMinor === undefined ? {} : { minSubtotalMinor }),
+        },
+      }),
+    );
+
+  it('offers a rule’s discount exactly when the cart reaches every bound and the cap is not reached', () => {
+    fc.assert(
+      fc.property(ruleArb, cartArb, fc.nat(7), (rule, cart, issued) => {
+        const offered = offerDiscount(rule, cart, issued);
+        const allowed =
+          cart.score >= rule.minRisk &&
+          cart.valueMinor >= rule.minValueMinor &&
+          cart.valueMinor >= (rule.discount.minSubtotalMinor ?? 0) &&
+          issued < rule.maxPerDay;
+        expect(offered).toBe(allowed ? rule.discount : null);
+        // The store-level entry point decides the same for the same rule.
+        expect(onsiteOffer(onsiteRules.parse({ offer: rule }), cart, issued)).toEqual(offered);
+      }),
+    );
+  });
+
+  it('offers nothing without a rule, and nothing for a score or value that is not a number', () => {
+    expect(offerDiscount(null, { score: 1, valueMinor: 99_999 }, 0)).toBeNull();
+    const anyCart = onsiteOfferRule.parse({
+      discount: { kind: 'percent', value: 5, validHours: 1 },
+      minRisk: 0,
+    });
+    expect(offerDiscount(anyCart, { score: 0, valueMinor: 0 }, 0)).not.toBeNull();
+    expect(offerDiscount(anyCart, { score: Number.NaN, valueMinor: 0 }, 0)).toBeNull();
+    expect(offerDiscount(anyCart, { score: 0.5, valueMinor: Number.NaN }, 0)).toBeNull();
+    expect(offerDiscount(anyCart, { score: 0.5, valueMinor: 0 }, Number.NaN)).toBeNull();
+  });
+});
+
+describe('offerRuleFor', () => {
+  const storeOffer = onsiteOfferRule.parse({
+    discount: { kind: 'percent', value: 10, validHours: 24 },
+  });
+  const campaignOffer = onsiteOfferRule.parse({
+    discount: { kind: 'fixed', value: 500, validHours: 48 },
+    minRisk: 0.2,
+    maxPerDay: 5,
+  });
+
+  it('takes the campaign’s on-site step when it has one, else the store’s offer', () => {
+    expect(offerRuleFor(storeOffer, { onsite: { offer: campaignOffer } })).toBe(campaignOffer);
+    expect(offerRuleFor(null, { onsite: { offer: campaignOffer } })).toBe(campaignOffer);
+    expect(offerRuleFor(storeOffer, { onsite: null })).toBe(storeOffer);
+    expect(offerRuleFor(storeOffer, null)).toBe(storeOffer);
+    expect(offerRuleFor(null, null)).toBeNull();
+  });
+
+  it('turns the store’s offer off for a campaign whose step says no discount', () => {
+    expect(offerRuleFor(storeOffer, { onsite: { offer: null } })).toBeNull();
+  });
+
+  const factsArb: fc.Arbitrary<CartFacts> = fc.record({
+    valueMinor: fc.nat(20_000),
+    currency: fc.constantFrom('EUR', 'USD', null),
+    lineCount: fc.integer({ min: 1, max: 5 }),
+    returningShopper: fc.boolean(),
+    device: fc.constantFrom('desktop', 'mobile', null),
+    country: fc.constantFrom('DE', 'FR', null),
+    utmSource: fc.constantFrom('mail', null),
+  });
+  const stepArb = fc.constantFrom<unknown>(null, { offer: null }, { offer: campaignOffer }, 'bad');
+  const campaignArb = fc.record({
+    id: fc.constantFrom('a', 'b', 'c', 'd'),
+    status: fc.constantFrom('draft' as const, 'active' as const, 'paused' as const),
+    priority: fc.integer({ min: 0, max: 3 }),
+    createdAt: fc.integer({ min: 1, max: 3 }).map((d) => new Date(Date.UTC(2026, 0, d))),
+    triggerFilters: fc.constantFrom<unknown>(
+      {},
+      { countries: ['DE'] },
+      { minValueMinor: 10_000 },
+      { devices: ['mobile'] },
+      { currencies: ['USD'] },
+    ),
+    onsite: stepArb.map(readCampaignOnsite),
+  });
+
+  it('gives a cart the rule of the campaign that would enrol it, and the store’s when that campaign has no step', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(campaignArb, { selector: (c) => c.id, maxLength: 4 }),
+        factsArb,
+        fc.constantFrom(storeOffer, null),
+        (campaigns, cart, store) => {
+          const campaign = onsiteCampaign(campaigns, { enrolledIn: null, facts: cart });
+          const rule = offerRuleFor(store, campaign);
+          if (campaign === null || campaign.onsite === null) expect(rule).toBe(store);
+          else expect(rule).toBe(campaign.onsite.offer);
+          // Only the store or an active campaign's own step is ever the rule.
+          const stepRules = campaigns
+            .filter((c) => c.status === 'active')
+            .map((c) => c.onsite?.offer);
+          expect(rule === store || stepRules.includes(rule)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('never offers a discount to the carts of a campaign whose step says none', () => {
+    fc.assert(
+      fc.property(
+        factsArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.nat(3),
+        (cart, score, issued) => {
+          const campaigns = [
+            {
+              id: 'none',
+              status: 'active' as const,
+              priority: 1,
+              createdAt: new Date(0),
+              triggerFilters: {},
+              onsite: { offer: null },
+            },
+          ];
+          const rule = offerRuleFor(
+            storeOffer,
+            onsiteCampaign(campaigns, { enrolledIn: null, facts: cart }),
+          );
+          expect(offerDiscount(rule, { score, valueMinor: cart.valueMinor }, issued)).toBeNull();
+        },
+      ),
+    );
   });
 });

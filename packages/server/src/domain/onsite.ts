@@ -1,6 +1,6 @@
 import { overlayLocales, overlayTextKeys, overlayTheme } from '@winback/shared/overlay';
 import { z } from 'zod';
-import { discountPolicy } from './discount.js';
+import { type DiscountPolicy, discountPolicy } from './discount.js';
 
 /**
  * On-site recovery: whether to show the shopper an overlay right now, and whether it may carry a
@@ -30,6 +30,21 @@ const pathPattern = z
   .min(1)
   .max(200)
   .regex(/^[*/][^?#\s]*$/, 'must be a path such as /cart or /products/*, or *');
+
+/**
+ * A discount the exit modal may offer: only to carts at or above `minRisk` and `minValueMinor`
+ * (and the discount's own `minSubtotalMinor`), and only while the store issued fewer than
+ * `maxPerDay` on-site codes in the last 24 hours (the cap stops a script from farming codes).
+ * The store's `onsite.offer` holds one; so may a campaign's on-site step, for its carts.
+ */
+export const onsiteOfferRule = z.strictObject({
+  discount: discountPolicy,
+  minRisk: probability.default(0.6),
+  minValueMinor: amount.default(0),
+  maxPerDay: z.number().int().min(1).max(1_000_000).default(200),
+});
+
+export type OnsiteOfferRule = z.infer<typeof onsiteOfferRule>;
 
 export const onsiteRules = z.strictObject({
   /** The exit-intent modal. */
@@ -63,19 +78,10 @@ export const onsiteRules = z.strictObject({
   /** Days an overlay stays away from a shopper who dismissed one (0: only this session). */
   dismissCooldownDays: z.number().int().min(0).max(365).default(7),
   /**
-   * A discount the exit modal may offer: only to carts at or above `minRisk` and
-   * `minValueMinor`, and at most `maxPerDay` codes a day for the store (the cap stops a script
-   * from farming codes). Off unless set.
+   * The discount the exit modal may offer, for carts whose campaign has no on-site step of its
+   * own (see `offerRuleFor`). Off unless set.
    */
-  offer: z
-    .strictObject({
-      discount: discountPolicy,
-      minRisk: probability.default(0.6),
-      minValueMinor: amount.default(0),
-      maxPerDay: z.number().int().min(1).max(1_000_000).default(200),
-    })
-    .nullable()
-    .default(null),
+  offer: onsiteOfferRule.nullable().default(null),
   /** The overlays' language: `auto` takes the browser's when the widget has it, else the store's. */
   locale: z.enum(['auto', ...overlayLocales]).default('auto'),
   /** The store's look: colours, font, corner radius, logo. */
@@ -168,23 +174,61 @@ export function decideOverlay(rules: OnsiteRules, facts: OverlayFacts, now: Date
 }
 
 /**
- * The discount policy the exit modal may offer this cart, or null: only with an `offer` rule,
- * for a cart at or above its risk and value, while fewer than `maxPerDay` on-site codes were
- * issued for the store in the last day.
+ * The discount policy the exit modal may offer this cart under the store's own `offer` rule, or
+ * null. The same as `offerDiscount(rules.offer, ...)`, for callers that know no campaign.
  */
 export function onsiteOffer(
   rules: OnsiteRules,
   cart: { score: number; valueMinor: number },
   issuedLastDay: number,
-): z.infer<typeof discountPolicy> | null {
-  const offer = rules.offer;
+): DiscountPolicy | null {
+  return offerDiscount(rules.offer, cart, issuedLastDay);
+}
+
+/**
+ * The discount policy the exit modal may offer this cart under `offer`, or null: only with an
+ * offer rule, for a cart at or above its risk and value (and the discount's own minimum), while
+ * fewer than `maxPerDay` on-site codes were issued for the store in the last day.
+ */
+export function offerDiscount(
+  offer: OnsiteOfferRule | null,
+  cart: { score: number; valueMinor: number },
+  issuedLastDay: number,
+): DiscountPolicy | null {
   if (offer === null) return null;
-  if (cart.score < offer.minRisk || cart.valueMinor < offer.minValueMinor) return null;
+  // Written as `!(fact >= bound)` so that a NaN score or value fails a bound rather than passing.
+  if (!(cart.score >= offer.minRisk) || !(cart.valueMinor >= offer.minValueMinor)) return null;
   if (offer.discount.minSubtotalMinor !== undefined) {
-    if (cart.valueMinor < offer.discount.minSubtotalMinor) return null;
+    if (!(cart.valueMinor >= offer.discount.minSubtotalMinor)) return null;
   }
-  if (issuedLastDay >= offer.maxPerDay) return null;
+  if (!(issuedLastDay < offer.maxPerDay)) return null;
   return offer.discount;
+}
+
+/**
+ * A campaign's on-site step as the offer decision reads it: `offer` is the campaign's own rule
+ * for its carts' exit modal, or null for "no discount for these carts".
+ */
+export interface OnsiteStepOffer {
+  offer: OnsiteOfferRule | null;
+}
+
+/**
+ * The offer rule for a cart's exit modal: its campaign's on-site step decides when the campaign
+ * has one (its rule, or null: no discount even where the store offers one); otherwise, and for
+ * a cart no campaign would take, the store's own `offer`.
+ *
+ * @example
+ *   offerRuleFor(store.offer, null);               // the store's rule
+ *   offerRuleFor(store.offer, { onsite: null });   // the store's rule
+ *   offerRuleFor(store.offer, { onsite: { offer: null } }); // null: no discount
+ */
+export function offerRuleFor(
+  storeOffer: OnsiteOfferRule | null,
+  campaign: { onsite: OnsiteStepOffer | null } | null,
+): OnsiteOfferRule | null {
+  const step = campaign?.onsite ?? null;
+  return step === null ? storeOffer : step.offer;
 }
 
 /**

@@ -13,6 +13,7 @@ import * as shopperFirstName from './2026_11_22_001100_shopper_first_name.js';
 import * as onsite from './2026_11_22_001300_onsite.js';
 import * as sdkDroppedEvents from './2026_11_22_001400_sdk_dropped_events.js';
 import * as analytics from './2026_11_22_001500_analytics.js';
+import * as campaignOnsite from './2026_11_22_001600_campaign_onsite.js';
 
 // Listed by hand rather than read from this folder at run time, so migrations work the same
 // under tsx, a bundler or compiled output. A new migration file must be added here too (a unit
@@ -32,6 +33,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_001300_onsite': onsite,
   '2026_11_22_001400_sdk_dropped_events': sdkDroppedEvents,
   '2026_11_22_001500_analytics': analytics,
+  '2026_11_22_001600_campaign_onsite': campaignOnsite,
 });
 
 export const migrationProvider: MigrationProvider = {

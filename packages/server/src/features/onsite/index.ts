@@ -3,19 +3,30 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Db } from '../../db/index.js';
 import {
+  type CampaignCandidate,
+  type CampaignOnsite,
+  onsiteCampaign,
+  readCampaignOnsite,
+} from '../../domain/campaign.js';
+import {
   decideOverlay,
+  type OnsiteOfferRule,
   type OverlayDecision,
   type OverlayKind,
-  onsiteOffer,
+  offerDiscount,
+  offerRuleFor,
 } from '../../domain/onsite.js';
 import { restoreUrl } from '../../domain/restore-url.js';
+import { readSteps } from '../campaigns/repository.js';
 import { issueBuiltinDiscount } from '../discounts/builtin.js';
 import type { CommandChannel, EventsStoredListener, StoredBatch } from '../ingest/index.js';
 import { readStoreSettings, type StoreSettings, storefrontOrigin } from '../stores/settings.js';
 import { buildOverlay, type IssuedCode, type SnapshotLine } from './overlay.js';
 import {
+  activeCampaigns,
   browserState,
   cartByExternalId,
+  cartFacts,
   claimSessionOverlay,
   latestCartOfBrowser,
   type OnsiteCart,
@@ -115,18 +126,30 @@ export function onsiteDecisions(options: OnsiteOptions): EventsStoredListener {
   };
 }
 
+/** An active campaign that could enrol carts, with its on-site step (null: none). */
+interface OnsiteCandidate extends CampaignCandidate {
+  onsite: CampaignOnsite | null;
+}
+
 interface StoreView {
   settings: StoreSettings;
   allowedOrigins: string[];
+  /** The store's active campaigns whose steps can enrol a cart. */
+  campaigns: OnsiteCandidate[];
+  /** Whether any of them has an on-site step; when none has, the store's offer is the rule. */
+  campaignOffers: boolean;
 }
 
-/** How long a store's settings are reused: an edit reaches the overlays within this. */
+/**
+ * How long a store's settings and campaigns are reused: an edit reaches the overlays within this.
+ */
 const STORE_VIEW_MS = 5_000;
 const MAX_STORE_VIEWS = 10_000;
 
 /**
- * A live (not revoked) store's settings, read at most once per `STORE_VIEW_MS` per store: most
- * batches change a cart and may warrant a prefetch, and must not each cost a query.
+ * A live (not revoked) store's settings and active campaigns, read at most once per
+ * `STORE_VIEW_MS` per store: most batches change a cart and may warrant a prefetch, and exits
+ * come in bursts; neither must cost a query each.
  */
 function storeViews(db: Db): (storeId: string) => Promise<StoreView | undefined> {
   const views = new Map<string, { at: number; view: Promise<StoreView | undefined> }>();
@@ -135,16 +158,33 @@ function storeViews(db: Db): (storeId: string) => Promise<StoreView | undefined>
     const known = views.get(storeId);
     if (known && at - known.at < STORE_VIEW_MS) return known.view;
     if (views.size >= MAX_STORE_VIEWS) views.clear();
-    const view = db
-      .selectFrom('stores')
-      .select(['settings', 'allowed_origins', 'revoked_at'])
-      .where('id', '=', storeId)
-      .executeTakeFirst()
-      .then((row) =>
-        row && !row.revoked_at
-          ? { settings: readStoreSettings(row.settings), allowedOrigins: row.allowed_origins }
-          : undefined,
-      );
+    const view = Promise.all([
+      db
+        .selectFrom('stores')
+        .select(['settings', 'allowed_origins', 'revoked_at'])
+        .where('id', '=', storeId)
+        .executeTakeFirst(),
+      activeCampaigns(db, storeId),
+    ]).then(([row, campaigns]): StoreView | undefined => {
+      if (!row || row.revoked_at) return undefined;
+      // As abandonment does: a campaign whose steps no longer parse never enrols a cart.
+      const candidates = campaigns
+        .filter((campaign) => readSteps(campaign) !== null)
+        .map((campaign) => ({
+          id: campaign.id,
+          status: 'active' as const,
+          priority: campaign.priority,
+          createdAt: campaign.createdAt,
+          triggerFilters: campaign.triggerFilters,
+          onsite: readCampaignOnsite(campaign.onsite),
+        }));
+      return {
+        settings: readStoreSettings(row.settings),
+        allowedOrigins: row.allowed_origins,
+        campaigns: candidates,
+        campaignOffers: candidates.some((campaign) => campaign.onsite !== null),
+      };
+    });
     // A failed read is not kept: the next batch asks again.
     view.catch(() => views.delete(storeId));
     views.set(storeId, { at, view });
@@ -267,7 +307,7 @@ async function decide(
   }
 
   const discount =
-    decision.kind === 'exit_modal' ? await offerFor(db, batch.storeId, cart, settings, now) : null;
+    decision.kind === 'exit_modal' ? await offerFor(db, batch.storeId, cart, store, now) : null;
   const lines = snapshotLines(cart.snapshot);
   const checkoutUrl = restoreUrl(
     { storeUrl: origin, cartRestore: settings.cartRestore },
@@ -314,18 +354,22 @@ async function cartFor(
   return latestCartOfBrowser(db, storeId, trigger.anonymousId, kind === 'return_slide_in');
 }
 
-/** The code the exit modal offers: one already issued for this cart, else a new one if allowed. */
+/**
+ * The code the exit modal offers, under the offer rule of the cart's campaign (or the store's):
+ * one already issued for this cart, else a new one if the rule allows it now.
+ */
 async function offerFor(
   db: Db,
   storeId: string,
   cart: OnsiteCart,
-  settings: StoreSettings,
+  store: StoreView,
   now: Date,
 ): Promise<IssuedCode | null> {
-  if (settings.onsite.offer === null) return null;
+  const rule = await offerRule(db, storeId, cart, store);
+  if (rule === null) return null;
   const open = await openOnsiteCode(db, storeId, cart.id);
   if (open) return open;
-  const policy = onsiteOffer(settings.onsite, cart, await onsiteCodesLastDay(db, storeId));
+  const policy = offerDiscount(rule, cart, await onsiteCodesLastDay(db, storeId));
   if (!policy) return null;
   const issued = await issueBuiltinDiscount(db, {
     storeId,
@@ -336,6 +380,30 @@ async function offerFor(
     origin: 'onsite',
   });
   return issued;
+}
+
+/**
+ * The offer rule for this cart: its campaign's on-site step (the campaign it is enrolled in, else
+ * the one that would enrol it now), else the store's offer. A store none of whose campaigns has
+ * an on-site step costs no query here.
+ */
+async function offerRule(
+  db: Db,
+  storeId: string,
+  cart: OnsiteCart,
+  store: StoreView,
+): Promise<OnsiteOfferRule | null> {
+  const storeOffer = store.settings.onsite.offer;
+  if (!store.campaignOffers) return storeOffer;
+  if (cart.campaignId !== null) {
+    return offerRuleFor(
+      storeOffer,
+      onsiteCampaign(store.campaigns, { enrolledIn: cart.campaignId }),
+    );
+  }
+  const facts = await cartFacts(db, storeId, cart.id);
+  if (!facts) return storeOffer;
+  return offerRuleFor(storeOffer, onsiteCampaign(store.campaigns, { enrolledIn: null, facts }));
 }
 
 /** The cart's lines as the snapshot stored them (validated by ingest when they arrived). */

@@ -21,6 +21,7 @@ const request: OverlayRequest = {
     lineCount: 1,
     currency: 'EUR',
     snapshot: {},
+    campaignId: null,
   },
   lines: [
     {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { CartStatus } from '../../db/schema.js';
+import type { CartFacts } from '../../domain/segments.js';
 
 /** A cart as the overlay decision and the overlay itself need it. */
 export interface OnsiteCart {
@@ -12,6 +13,8 @@ export interface OnsiteCart {
   lineCount: number;
   currency: string | null;
   snapshot: Record<string, unknown>;
+  /** The campaign the cart is enrolled in, once it was abandoned and enrolled. */
+  campaignId: string | null;
 }
 
 const cartColumns = [
@@ -23,6 +26,7 @@ const cartColumns = [
   'c.line_count',
   'c.currency',
   'c.snapshot',
+  'c.campaign_id',
 ] as const;
 
 function toCart(row: {
@@ -34,6 +38,7 @@ function toCart(row: {
   line_count: number;
   currency: string | null;
   snapshot: Record<string, unknown>;
+  campaign_id: string | null;
 }): OnsiteCart {
   return {
     id: row.id,
@@ -44,6 +49,7 @@ function toCart(row: {
     lineCount: row.line_count,
     currency: row.currency,
     snapshot: row.snapshot,
+    campaignId: row.campaign_id,
   };
 }
 
@@ -202,4 +208,57 @@ export async function openOnsiteCode(
   return row?.expires_at
     ? { code: row.code, kind: row.kind, value: row.value, expiresAt: row.expires_at }
     : undefined;
+}
+
+/** An active campaign of the store, as the on-site offer decision reads it. */
+export interface OnsiteCampaignRow {
+  id: string;
+  priority: number;
+  createdAt: Date;
+  triggerFilters: unknown;
+  steps: unknown;
+  onsite: unknown;
+}
+
+/** The store's active campaigns, the candidates for a cart's on-site step. */
+export async function activeCampaigns(db: Db, storeId: string): Promise<OnsiteCampaignRow[]> {
+  const rows = await db
+    .selectFrom('campaigns')
+    .select(['id', 'priority', 'created_at', 'trigger_filters', 'steps', 'onsite'])
+    .where('store_id', '=', storeId)
+    .where('status', '=', 'active')
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    priority: row.priority,
+    createdAt: row.created_at,
+    triggerFilters: row.trigger_filters,
+    steps: row.steps,
+    onsite: row.onsite,
+  }));
+}
+
+/**
+ * What a campaign's filters look at in this cart, read as the abandonment decision reads them
+ * (`features/abandonment`), so the campaign picked on the site is the one that would enrol it.
+ */
+export async function cartFacts(
+  db: Db,
+  storeId: string,
+  cartId: string,
+): Promise<CartFacts | undefined> {
+  const { rows } = await sql<CartFacts>`
+    select c.value_minor as "valueMinor", c.currency, c.line_count as "lineCount",
+      c.device, s.country, c.utm->>'source' as "utmSource",
+      exists (
+        select 1 from carts earlier
+        where earlier.store_id = c.store_id and earlier.shopper_id = c.shopper_id
+          and earlier.id <> c.id and earlier.session_id is distinct from c.session_id
+          and earlier.first_seen_at < c.first_seen_at
+      ) as "returningShopper"
+    from carts c
+    left join shoppers s on s.id = c.shopper_id and s.store_id = c.store_id
+    where c.store_id = ${storeId}::uuid and c.id = ${cartId}::uuid
+  `.execute(db);
+  return rows[0];
 }

@@ -3,7 +3,13 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../../db/schema.js';
-import { type CampaignStep, campaignSteps, isTemplateId } from '../../../domain/campaign.js';
+import {
+  type CampaignStep,
+  campaignOnsite,
+  campaignSteps,
+  isTemplateId,
+  readCampaignOnsite,
+} from '../../../domain/campaign.js';
 import { triggerFilters } from '../../../domain/segments.js';
 import { AppError } from '../../../errors.js';
 import { defaultTemplates } from '../../messaging/email/render.js';
@@ -13,10 +19,12 @@ import { previewEmail, renderedEmail } from './preview.js';
 import { errorResponses } from './schemas.js';
 
 /*
- * Campaigns as the merchant edits them: list, create, edit (filters, steps, priority), pause and
- * resume, and a preview of each step rendered for a real recent cart. An edit bumps the
- * campaign's version; carts already enrolled keep the steps they enrolled with (the ledger holds
- * each step's definition), so a change reaches only carts abandoned after it.
+ * Campaigns as the merchant edits them: list, create, edit (filters, steps, on-site step,
+ * priority), pause and resume, and a preview of each step rendered for a real recent cart. An
+ * edit of what the campaign does to carts bumps its version; carts already enrolled keep the
+ * steps they enrolled with (the ledger holds each step's definition), so a change reaches only
+ * carts abandoned after it. The on-site step is read live by the exit modal's offer decision,
+ * so its change reaches shoppers on the site within seconds.
  */
 
 const campaignStatus = z.enum(['draft', 'active', 'paused']);
@@ -28,6 +36,12 @@ const campaignView = z.object({
   priority: z.number().int(),
   triggerFilters: z.record(z.string(), z.unknown()),
   steps: z.array(z.record(z.string(), z.unknown())),
+  onsite: z
+    .object({ offer: z.record(z.string(), z.unknown()).nullable() })
+    .nullable()
+    .describe(
+      'The on-site step: the exit modal’s discount rule for this campaign’s carts (offer null: no discount); null: none, the store’s onsite.offer applies',
+    ),
   version: z.number().int(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -39,6 +53,8 @@ const campaignInput = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(0),
   triggerFilters: triggerFilters.default({}),
   steps: campaignSteps,
+  /** Null (or left out): no on-site step, the store's offer applies to this campaign's carts. */
+  onsite: campaignOnsite.nullable().default(null),
 });
 
 const campaignPatch = z
@@ -48,6 +64,7 @@ const campaignPatch = z
     priority: z.number().int().min(-1000).max(1000).optional(),
     triggerFilters: triggerFilters.optional(),
     steps: campaignSteps.optional(),
+    onsite: campaignOnsite.nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'nothing to change');
 
@@ -60,6 +77,7 @@ type CampaignRow = {
   priority: number;
   trigger_filters: Record<string, unknown>;
   steps: unknown[];
+  onsite: Record<string, unknown> | null;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -72,6 +90,7 @@ const columns = [
   'priority',
   'trigger_filters',
   'steps',
+  'onsite',
   'version',
   'created_at',
   'updated_at',
@@ -85,6 +104,8 @@ function view(row: CampaignRow): z.infer<typeof campaignView> {
     priority: row.priority,
     triggerFilters: row.trigger_filters,
     steps: row.steps as Record<string, unknown>[],
+    // As the offer decision reads it: a document that no longer parses offers no discount.
+    onsite: readCampaignOnsite(row.onsite),
     version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -195,6 +216,7 @@ export const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
             priority: input.priority,
             trigger_filters: JSON.stringify(input.triggerFilters),
             steps: JSON.stringify(input.steps),
+            onsite: storedOnsite(input.onsite),
           })
           .returning(columns)
           .executeTakeFirstOrThrow();
@@ -229,7 +251,10 @@ export const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       const admin = adminOf(request);
       const patch = request.body;
       if (patch.steps) await checkTemplates(db, admin.storeId, patch.steps);
-      const changesSequence = patch.steps !== undefined || patch.triggerFilters !== undefined;
+      const changesSequence =
+        patch.steps !== undefined ||
+        patch.triggerFilters !== undefined ||
+        patch.onsite !== undefined;
       const row = await db.transaction().execute(async (trx) => {
         const updated = await trx
           .updateTable('campaigns')
@@ -241,6 +266,7 @@ export const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
               ? { trigger_filters: JSON.stringify(patch.triggerFilters) }
               : {}),
             ...(patch.steps ? { steps: JSON.stringify(patch.steps) } : {}),
+            ...(patch.onsite !== undefined ? { onsite: storedOnsite(patch.onsite) } : {}),
             ...(changesSequence ? { version: sql<number>`version + 1` } : {}),
             updated_at: sql<Date>`now()`,
           })
@@ -289,6 +315,11 @@ export const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/** The `campaigns.onsite` value: SQL null for no on-site step (never a JSON `null`). */
+function storedOnsite(onsite: z.infer<typeof campaignOnsite> | null): string | null {
+  return onsite === null ? null : JSON.stringify(onsite);
+}
 
 async function findCampaign(
   db: Kysely<Database>,
