@@ -155,6 +155,19 @@ export function downloadText(name: string, text: string, type = 'text/csv'): voi
   setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
+/**
+ * The scroll box of a table that may be wider than the screen: focusable and named, so a
+ * keyboard can scroll it too and a screen reader says what it holds (WCAG 2.1.1).
+ */
+export function TableScroll({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll box must be reachable to scroll it
+    <section class="table-scroll" aria-label={label} tabIndex={0}>
+      {children}
+    </section>
+  );
+}
+
 /** A status word as a labelled badge (colour and text, so it reads without colour too). */
 export function Badge({ value }: { value: string | null }) {
   return <span class={`badge badge-${value ?? 'none'}`}>{value ?? '—'}</span>;

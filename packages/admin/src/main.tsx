@@ -191,7 +191,18 @@ function App() {
   const section = sectionOf(route);
   return (
     <div class="shell">
-      <a class="skip" href="#content">
+      {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link; routes are hashes, so it moves the focus itself */}
+      <a
+        class="skip"
+        href="#content"
+        onClick={(event) => {
+          // Routes are hashes: following `#content` would open another view. Move the focus.
+          event.preventDefault();
+          (
+            document.querySelector<HTMLElement>('main h1') ?? document.querySelector('main')
+          )?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header>
@@ -214,7 +225,7 @@ function App() {
           Sign out
         </button>
       </header>
-      <main id="content">
+      <main id="content" tabIndex={-1}>
         <View route={route} key={hrefOf(route)} />
       </main>
     </div>

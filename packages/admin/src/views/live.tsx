@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type CartStatus, type CartSummary, describeError, post } from '../api.js';
-import { Badge, Empty } from '../components.js';
+import { Badge, Empty, TableScroll } from '../components.js';
 import { formatDateTime } from '../format.js';
 import { money, score } from './carts.js';
 
@@ -175,7 +175,7 @@ export function Live() {
       ) : carts.length === 0 ? (
         <Empty>No carts yet. They appear here the moment a storefront sends a cart.</Empty>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Live carts">
           <table class="live">
             <thead>
               <tr>
@@ -222,7 +222,7 @@ export function Live() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <section aria-labelledby="activity-heading">
         <h2 id="activity-heading">Decisions and messages</h2>

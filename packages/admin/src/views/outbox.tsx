@@ -1,5 +1,5 @@
 import { ApiError, get, type Mail, type MailSummary } from '../api.js';
-import { EmailFrame, Empty, ErrorNote, Show, useLoad } from '../components.js';
+import { EmailFrame, Empty, ErrorNote, Show, TableScroll, useLoad } from '../components.js';
 import { formatDateTime } from '../format.js';
 
 export function Outbox() {
@@ -27,7 +27,7 @@ export function Outbox() {
                 No mail captured yet. Abandon a cart in the demo shop and wait a minute.
               </Empty>
             ) : (
-              <div class="table-scroll">
+              <TableScroll label="Captured mails">
                 <table class="outbox">
                   <thead>
                     <tr>
@@ -48,7 +48,7 @@ export function Outbox() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableScroll>
             )
           }
         </Show>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { type Breakdown, get, type Kpis, type Overview as OverviewData } from '../api.js';
-import { Empty, Show, useLoad } from '../components.js';
+import { Empty, Show, TableScroll, useLoad } from '../components.js';
 import {
   compare,
   formatCount,
@@ -197,7 +197,9 @@ function BreakdownTable({ from, to }: { from: string; to: string }) {
           table.rows.length === 0 ? (
             <Empty>Nothing to break down in this period.</Empty>
           ) : (
-            <div class="table-scroll">
+            <TableScroll
+              label={`Breakdown by ${breakdowns.find((item) => item.by === by)?.label ?? by}`}
+            >
               <table>
                 <thead>
                   <tr>
@@ -222,7 +224,7 @@ function BreakdownTable({ from, to }: { from: string; to: string }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           )
         }
       </Show>

@@ -2,15 +2,20 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { Db } from '../../../db/index.js';
 import { AppError } from '../../../errors.js';
 import { attachment, CSV_CONTENT_TYPE, csvRow } from '../../analytics/csv.js';
+import { readStoreSettings } from '../../stores/settings.js';
 import { adminOf } from '../auth.js';
+import { type RiskEvent, replayRisk, riskChanges } from './cart-risk.js';
 import { errorResponses } from './schemas.js';
 
 /*
- * Carts as the merchant searches them, and one cart's whole story: its events, the messages of
- * its sequence with their status, its discount codes, the shopper's answer to "why are you
- * leaving?" and the order that ended it. Every query is scoped by the session's store.
+ * Carts as the merchant searches them, and one cart's whole story: its events, its risk score
+ * over time, the on-site overlays it was shown and what the shopper did with them, the messages
+ * of its sequence with their status, its discount codes and their state, the shopper's answer to
+ * "why are you leaving?" and the order that ended it. Every query is scoped by the session's
+ * store, and every list in the answer has a cap that the answer says it reached.
  */
 
 const cartStatuses = [
@@ -67,6 +72,48 @@ const timelineEntry = z.object({
   detail: z.record(z.string(), z.unknown()),
 });
 
+const riskPoint = z.object({
+  /** When the server received the frame after which the cart had this score. */
+  at: z.iso.datetime(),
+  score: z.number().min(0).max(1),
+  /** The event types of that frame. */
+  types: z.array(z.string()),
+});
+
+const overlayShown = z.object({
+  overlayId: z.string(),
+  /** From the id's prefix: `ov_exit_…` is the exit modal, `ov_slide_…` the return slide-in. */
+  kind: z.enum(['exit_modal', 'return_slide_in', 'other']),
+  /** Null when its `overlay_shown` event is not among those read (only actions were). */
+  shownAt: z.iso.datetime().nullable(),
+  variant: z.string().nullable(),
+  /** The shopper's actions on it, oldest first. */
+  actions: z.array(
+    z.object({
+      at: z.iso.datetime(),
+      /** `copy_code`, `checkout`, `dismiss`, `capture_submitted` or `reason`. */
+      action: z.string(),
+      /** With `reason`: the answer chosen. */
+      reason: z.string().nullable(),
+    }),
+  ),
+});
+
+const discountState = z.object({
+  code: z.string(),
+  kind: z.string(),
+  value: z.number().int(),
+  currency: z.string().nullable(),
+  minSubtotalMinor: z.number().int().nullable(),
+  /** `message` (a recovery step issued it) or `onsite` (an overlay did). */
+  origin: z.string(),
+  /** `used` once redeemed; `expired` when unused past its expiry; `issued` otherwise. */
+  state: z.enum(['issued', 'used', 'expired']),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().nullable(),
+  usedAt: z.iso.datetime().nullable(),
+});
+
 const cartDetail = z.object({
   cart: cartSummary.extend({
     lines: z.array(z.record(z.string(), z.unknown())),
@@ -74,10 +121,35 @@ const cartDetail = z.object({
     orderId: z.string().nullable(),
     orderValueMinor: z.number().int().nullable(),
     campaignId: z.string().nullable(),
+    exitReasonAt: z.iso.datetime().nullable(),
   }),
   timeline: z.array(timelineEntry),
   /** Whether the event list was cut at its limit (the newest are kept). */
   eventsTruncated: z.boolean(),
+  /** How many events the cart has (counted up to 1,000,000). */
+  eventCount: z.number().int(),
+  risk: z
+    .object({
+      /** At most 200 points: where the score changed, evenly thinned when there are more. */
+      points: z.array(riskPoint),
+      /** How many changes there were before thinning. */
+      changes: z.number().int(),
+      /** Events replayed (the first 20,000 received at most). */
+      eventsReplayed: z.number().int(),
+      /** False when the cart has more events than are replayed: the points stop early. */
+      complete: z.boolean(),
+    })
+    .describe(
+      'The risk score over time. Only the latest score is stored, so this is recomputed from ' +
+        'the stored events with the ingest’s merge rules and scoring, frame by frame; the ' +
+        'shopper counts as returning or not as they stand now.',
+    ),
+  /** The overlays shown on this cart, oldest first, from its newest 200 overlay events. */
+  overlays: z.array(overlayShown),
+  overlaysTruncated: z.boolean(),
+  /** The cart's discount codes, oldest first, 50 at most. */
+  discounts: z.array(discountState),
+  discountsTruncated: z.boolean(),
 });
 
 /** Carts in one CSV export at most, and per query while streaming it. */
@@ -102,6 +174,14 @@ const csvColumns = [
 
 /** Events shown in one cart's timeline at most. */
 const TIMELINE_EVENTS = 500;
+/** Events counted for `eventCount` at most. */
+const EVENT_COUNT_MAX = 1_000_000;
+/** Events replayed for the risk history at most, and points it answers with. */
+const RISK_EVENTS = 20_000;
+const RISK_POINTS = 200;
+/** Overlay events read at most (the newest), and discount codes listed. */
+const OVERLAY_EVENTS = 200;
+const DISCOUNTS = 50;
 
 /**
  * A page's end: the last row's activity time as Postgres writes it (microseconds, which a JS Date
@@ -274,7 +354,8 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       onRequest: app.requireAdmin,
       schema: {
-        summary: 'One cart and its timeline: events, messages, discount codes, order',
+        summary:
+          'One cart and its timeline: events, risk over time, overlays, messages, discount codes, order',
         tags: ['carts'],
         params: z.object({ id: z.uuid() }),
         response: { 200: cartDetail, ...errorResponses },
@@ -285,57 +366,94 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
       const cart = await db
         .selectFrom('carts as c')
         .leftJoin('shoppers as s', 's.id', 'c.shopper_id')
+        .innerJoin('stores as st', 'st.id', 'c.store_id')
         .selectAll('c')
-        .select('s.email')
+        .select(['s.email', 'st.settings as store_settings'])
+        // As the ingest decides it when it scores the cart (`upsertCarts`), from today's rows.
+        .select(
+          sql<boolean>`exists (
+            select 1 from carts earlier
+            where earlier.store_id = c.store_id and earlier.shopper_id = c.shopper_id
+              and earlier.id <> c.id and earlier.session_id is distinct from c.session_id
+              and earlier.first_seen_at < c.first_seen_at)`.as('returning_shopper'),
+        )
         .where('c.store_id', '=', storeId)
         .where('c.id', '=', request.params.id)
         .executeTakeFirst();
       if (!cart) throw new AppError('WB_ERR_NOT_FOUND', 'no such cart in this store');
 
-      const [events, messages, discounts] = await Promise.all([
-        db
-          .selectFrom('events')
-          .select(['id', 'type', 'ts', 'payload'])
-          .where('store_id', '=', storeId)
-          .where('cart_id', '=', cart.external_id)
-          .orderBy('ts', 'desc')
-          .limit(TIMELINE_EVENTS + 1)
-          .execute(),
-        db
-          .selectFrom('messages')
-          .select([
-            'id',
-            'step',
-            'channel',
-            'status',
-            'scheduled_at',
-            'sent_at',
-            'opened_at',
-            'clicked_at',
-            'suppress_reason',
-            'error',
-            'campaign_id',
-          ])
-          .where('store_id', '=', storeId)
-          .where('cart_id', '=', cart.id)
-          .orderBy('step')
-          .execute(),
-        db
-          .selectFrom('discounts')
-          .select([
-            'code',
-            'kind',
-            'value',
-            'currency',
-            'expires_at',
-            'used_at',
-            'created_at',
-            'origin',
-          ])
-          .where('store_id', '=', storeId)
-          .where('cart_id', '=', cart.id)
-          .execute(),
-      ]);
+      const [events, messages, discounts, eventCount, riskEvents, overlayEvents] =
+        await Promise.all([
+          db
+            .selectFrom('events')
+            .select(['id', 'type', 'ts', 'payload'])
+            .where('store_id', '=', storeId)
+            .where('cart_id', '=', cart.external_id)
+            .orderBy('ts', 'desc')
+            .limit(TIMELINE_EVENTS + 1)
+            .execute(),
+          db
+            .selectFrom('messages')
+            .select([
+              'id',
+              'step',
+              'channel',
+              'status',
+              'scheduled_at',
+              'sent_at',
+              'opened_at',
+              'clicked_at',
+              'suppress_reason',
+              'error',
+              'campaign_id',
+            ])
+            .where('store_id', '=', storeId)
+            .where('cart_id', '=', cart.id)
+            .orderBy('step')
+            .execute(),
+          db
+            .selectFrom('discounts')
+            .select([
+              'code',
+              'kind',
+              'value',
+              'currency',
+              'expires_at',
+              'used_at',
+              'created_at',
+              'origin',
+              'min_subtotal_minor',
+            ])
+            .where('store_id', '=', storeId)
+            .where('cart_id', '=', cart.id)
+            .orderBy('created_at')
+            .orderBy('id')
+            .limit(DISCOUNTS + 1)
+            .execute(),
+          sql<{ count: number }>`
+            select count(*)::int as count from (
+              select 1 from events
+              where store_id = ${storeId} and cart_id = ${cart.external_id}
+              limit ${EVENT_COUNT_MAX}) as counted`.execute(db),
+          riskEventsOf(db, storeId, cart.external_id),
+          db
+            .selectFrom('events')
+            .select([
+              'type',
+              'ts',
+              sql<string | null>`payload->>'overlayId'`.as('overlay_id'),
+              sql<string | null>`payload->>'variant'`.as('variant'),
+              sql<string | null>`payload->>'action'`.as('action'),
+              sql<string | null>`payload->>'reason'`.as('reason'),
+            ])
+            .where('store_id', '=', storeId)
+            .where('cart_id', '=', cart.external_id)
+            .where('type', 'in', ['overlay_shown', 'overlay_action'])
+            .orderBy('ts', 'desc')
+            .orderBy('id', 'desc')
+            .limit(OVERLAY_EVENTS + 1)
+            .execute(),
+        ]);
 
       const timeline: z.infer<typeof timelineEntry>[] = [];
       for (const event of events.slice(0, TIMELINE_EVENTS)) {
@@ -365,7 +483,8 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
           },
         });
       }
-      for (const discount of discounts) {
+      const listedDiscounts = discounts.slice(0, DISCOUNTS);
+      for (const discount of listedDiscounts) {
         timeline.push({
           at: discount.created_at.toISOString(),
           kind: 'discount',
@@ -403,6 +522,16 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       timeline.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 
+      const replayed = riskEvents.slice(0, RISK_EVENTS);
+      const risk = riskChanges(
+        replayRisk(replayed, {
+          timeZone: readStoreSettings(cart.store_settings).timezone,
+          returningShopper: cart.returning_shopper,
+        }),
+        RISK_POINTS,
+      );
+      const now = Date.now();
+
       const snapshot = cart.snapshot as { lines?: Record<string, unknown>[] };
       return {
         cart: {
@@ -425,9 +554,36 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
           orderId: cart.order_id,
           orderValueMinor: cart.order_value_minor,
           campaignId: cart.campaign_id,
+          exitReasonAt: iso(cart.exit_reason_at),
         },
         timeline,
         eventsTruncated: events.length > TIMELINE_EVENTS,
+        eventCount: eventCount.rows[0]?.count ?? 0,
+        risk: {
+          points: risk.points,
+          changes: risk.changes,
+          eventsReplayed: replayed.length,
+          complete: riskEvents.length <= RISK_EVENTS,
+        },
+        overlays: overlaysOf(overlayEvents.slice(0, OVERLAY_EVENTS)),
+        overlaysTruncated: overlayEvents.length > OVERLAY_EVENTS,
+        discounts: listedDiscounts.map((discount) => ({
+          code: discount.code,
+          kind: discount.kind,
+          value: discount.value,
+          currency: discount.currency,
+          minSubtotalMinor: discount.min_subtotal_minor,
+          origin: discount.origin,
+          state: discount.used_at
+            ? ('used' as const)
+            : discount.expires_at && discount.expires_at.getTime() <= now
+              ? ('expired' as const)
+              : ('issued' as const),
+          createdAt: discount.created_at.toISOString(),
+          expiresAt: iso(discount.expires_at),
+          usedAt: iso(discount.used_at),
+        })),
+        discountsTruncated: discounts.length > DISCOUNTS,
       };
     },
   );
@@ -440,4 +596,76 @@ export const cartRoutes: FastifyPluginAsyncZod = async (app) => {
 function eventDetail(payload: Record<string, unknown>): Record<string, unknown> {
   const { email: _email, phone: _phone, firstName: _firstName, ...rest } = payload;
   return rest;
+}
+
+/**
+ * A cart's events as the risk replay reads them, in the order the server received them: only the
+ * few payload fields the score's features use, so a long cart costs small rows.
+ */
+async function riskEventsOf(db: Db, storeId: string, externalId: string): Promise<RiskEvent[]> {
+  const { rows } = await sql<RiskEvent>`
+    select e.id, e.type, e.ts, e.received_at as "receivedAt",
+      case when e.type = 'cart_updated' then e.payload->'cart'->'subtotal' end as subtotal,
+      case when e.type = 'cart_updated' and jsonb_typeof(e.payload->'cart'->'lines') = 'array'
+        then jsonb_array_length(e.payload->'cart'->'lines') end as "lineCount",
+      case when e.type = 'cart_updated' and jsonb_typeof(e.payload->'changes') = 'array'
+        then (select count(*)::int from jsonb_array_elements(e.payload->'changes') change
+              where change->>'kind' is distinct from 'remove') end as edits,
+      case when e.type = 'cart_updated' and jsonb_typeof(e.payload->'changes') = 'array'
+        then (select count(*)::int from jsonb_array_elements(e.payload->'changes') change
+              where change->>'kind' = 'remove') end as removals,
+      case when e.type = 'exit_intent' then e.payload->>'signal' end as signal,
+      case when e.type = 'page_view' then e.payload->'page'->>'url' end as url,
+      case when e.type = 'page_view' then e.payload->'device'->>'type' end as device,
+      case when e.type = 'page_view' then e.payload->'page'->'utm' end as utm
+    from events e
+    where e.store_id = ${storeId} and e.cart_id = ${externalId}
+    order by e.received_at, e.ts, e.id
+    limit ${RISK_EVENTS + 1}`.execute(db);
+  return rows;
+}
+
+/** The overlay kind from its id, as the analytics rollup reads it. */
+function overlayKind(overlayId: string): 'exit_modal' | 'return_slide_in' | 'other' {
+  if (overlayId.startsWith('ov_exit')) return 'exit_modal';
+  if (overlayId.startsWith('ov_slide')) return 'return_slide_in';
+  return 'other';
+}
+
+/** Overlay events (newest first) grouped by overlay, oldest overlay first. */
+function overlaysOf(
+  rows: readonly {
+    type: string;
+    ts: Date;
+    overlay_id: string | null;
+    variant: string | null;
+    action: string | null;
+    reason: string | null;
+  }[],
+): z.infer<typeof overlayShown>[] {
+  const overlays = new Map<string, z.infer<typeof overlayShown> & { first: number }>();
+  for (const row of [...rows].reverse()) {
+    if (!row.overlay_id) continue;
+    let overlay = overlays.get(row.overlay_id);
+    if (!overlay) {
+      overlay = {
+        overlayId: row.overlay_id,
+        kind: overlayKind(row.overlay_id),
+        shownAt: null,
+        variant: null,
+        actions: [],
+        first: row.ts.getTime(),
+      };
+      overlays.set(row.overlay_id, overlay);
+    }
+    if (row.type === 'overlay_shown') {
+      overlay.shownAt ??= row.ts.toISOString();
+      overlay.variant ??= row.variant;
+    } else if (row.action) {
+      overlay.actions.push({ at: row.ts.toISOString(), action: row.action, reason: row.reason });
+    }
+  }
+  return [...overlays.values()]
+    .sort((a, b) => a.first - b.first)
+    .map(({ first: _first, ...overlay }) => overlay);
 }
