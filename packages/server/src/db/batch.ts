@@ -34,7 +34,7 @@ export function batched<I, O>(
         if (outputs.length !== group.length) {
           throw new Error(`batched: ${outputs.length} outputs for ${group.length} inputs`);
         }
-        group.forEach((waiting, index) => waiting.resolve(outputs[index] as O));
+        for (const [index, waiting] of group.entries()) waiting.resolve(outputs[index] as O);
       } catch (error) {
         for (const waiting of group) waiting.reject(error);
       }
