@@ -252,4 +252,66 @@ describe.skipIf(!chromium || !pgUrl)('on-site recovery on the demo storefront', 
     expect(new URL(page.url()).pathname).toBe('/cart');
     expect(problems).toEqual([]);
   });
+
+  it('greets a shopper back at an abandoned cart with the "your cart is saved" slide-in', async () => {
+    const { page, problems } = await shopper({ viewport: { width: 1280, height: 720 } });
+    await fillCart(page);
+    const storeId = await demoStoreId();
+    const anonymousId = await page.evaluate(() => {
+      const raw = localStorage.getItem('wb_id') ?? '';
+      try {
+        return String(JSON.parse(raw));
+      } catch {
+        return raw;
+      }
+    });
+    expect(anonymousId).toBeTruthy();
+    // Abandoned, as the cart's idle job decides once the shopper has gone quiet.
+    await expect
+      .poll(async () => {
+        const carts = await db
+          .selectFrom('carts as c')
+          .innerJoin('shoppers as s', 's.id', 'c.shopper_id')
+          .select('c.id')
+          .where('c.store_id', '=', storeId)
+          .where('s.anonymous_id', '=', anonymousId)
+          .where('c.line_count', '=', 2)
+          .execute();
+        return carts.length;
+      }, DELIVERY)
+      .toBe(1);
+    await db
+      .updateTable('carts')
+      .set({ status: 'abandoned', abandoned_at: new Date(), idle_due_at: null })
+      .where('store_id', '=', storeId)
+      .where('shopper_id', 'in', (eb) =>
+        eb
+          .selectFrom('shoppers')
+          .select('id')
+          .where('store_id', '=', storeId)
+          .where('anonymous_id', '=', anonymousId),
+      )
+      .execute();
+
+    // Back on the shop: the first page view of the visit brings the slide-in, not a modal.
+    await page.goto(`${base}/`);
+    const slideIn = page.getByRole('dialog', { name: 'Your cart is saved' });
+    await expect.poll(() => slideIn.count(), DELIVERY).toBe(1);
+    expect(await slideIn.getAttribute('aria-modal')).toBeNull();
+    await page.screenshot({
+      path: join(artifacts, 'onsite-return-slide-in.png'),
+      animations: 'disabled',
+    });
+    expect((await slideIn.textContent()) ?? '').toContain('Sunrise mug');
+    await expect
+      .poll(
+        async () =>
+          (await eventsOf(db, storeId, 'overlay_shown')).some((row) =>
+            String(row.payload.overlayId).startsWith('ov_slide_'),
+          ),
+        DELIVERY,
+      )
+      .toBe(true);
+    expect(problems).toEqual([]);
+  });
 });

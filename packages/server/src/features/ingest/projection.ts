@@ -280,6 +280,8 @@ export interface ProjectedCart {
   idleDueAt: Date | null;
   /** Whether this batch carried the cart's purchase. */
   purchased: boolean;
+  /** Whether the cart was abandoned before this batch and its activity made it live again. */
+  reopened: boolean;
 }
 
 /**
@@ -346,6 +348,7 @@ export async function projectEvents(
       lineCount: row.line_count,
       idleDueAt: row.idle_due_at,
       purchased: cart.order !== undefined,
+      reopened: row.was_abandoned === true && (status === 'active' || status === 'checkout'),
     });
   }
   return projected;
@@ -391,6 +394,8 @@ export interface ScoredCartRow extends CartCounts {
   device: string | null;
   utm: Record<string, string> | null;
   returning_shopper: boolean;
+  /** The status before this statement was `abandoned` (null for a new cart). */
+  was_abandoned?: boolean | null;
 }
 
 /**
@@ -782,7 +787,10 @@ const upsertCartsStatement = `
       where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
         and earlier.id <> carts.id and earlier.session_id is distinct from carts.session_id
         and earlier.first_seen_at < carts.first_seen_at
-    ) as returning_shopper`;
+    ) as returning_shopper,
+    -- A sub-select here reads the statement's snapshot: the row as it was before this upsert.
+    (select before.status = 'abandoned' from carts before where before.id = carts.id)
+      as was_abandoned`;
 
 /**
  * Creates or merges the batch's carts in ONE statement (each cart appears once: `foldCarts`

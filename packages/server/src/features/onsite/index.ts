@@ -271,7 +271,16 @@ async function decide(
     return;
   }
 
-  const cart = await cartFor(db, batch.storeId, trigger, page, kind);
+  // A return usually reports the cart at once, and that activity makes an abandoned cart live
+  // again before this runs: the batch says so, and the cart counts as the abandoned one it was.
+  const reopened =
+    kind === 'return_slide_in'
+      ? batch.carts.find((projected) => projected.reopened && projected.externalId === page.cartId)
+      : undefined;
+  const found = reopened
+    ? await cartByExternalId(db, batch.storeId, reopened.externalId)
+    : await cartFor(db, batch.storeId, trigger, page, kind);
+  const cart = found && reopened ? { ...found, status: 'abandoned' as const } : found;
   // Most pages are not a return to an abandoned cart: that is no decision, and is not counted.
   if (kind === 'return_slide_in' && !cart) return;
   const state = await browserState(db, batch.storeId, trigger.anonymousId);
