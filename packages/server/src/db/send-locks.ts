@@ -171,7 +171,7 @@ export function createSendLockKeeper(options: SendLockKeeperOptions): SendLockKe
   };
 
   const unlock = async (connection: LockConnection, keys: readonly string[]) => {
-    if (!connection.alive) return;
+    if (!connection.alive || keys.length === 0) return;
     await connection.unlock(keys).catch(() => drop(connection));
   };
 
