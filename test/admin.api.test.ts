@@ -171,7 +171,8 @@ describe.skipIf(!pgUrl)('admin API', () => {
       fc.asyncProperty(badPatches, async (patch) => {
         const response = await call('PATCH', '/admin/api/store', patch);
         expect(response.statusCode).toBe(400);
-        expect(response.json().error.code).toBe('WB_ERR_VALIDATION');
+        // A `__proto__` key is refused by the JSON parser itself, before validation.
+        expect(response.json().error.code).toMatch(/^WB_ERR_(VALIDATION|BAD_REQUEST)$/);
       }),
       { numRuns: 60 },
     );
