@@ -21,7 +21,7 @@ import { frequencyCapAllows } from '../../domain/frequency.js';
 import { decideOverlay, onsiteOffer } from '../../domain/onsite.js';
 import { isValidTimeZone, quietHoursEnd } from '../../domain/quiet-hours.js';
 import { score } from '../../domain/score.js';
-import { cartFeatures } from '../ingest/projection.js';
+import { cartFeatures, noCounts } from '../ingest/projection.js';
 import { addressHash } from '../messaging/send.js';
 import type { StoreSettings } from '../stores/settings.js';
 import { type Random, seededRandom, seedUuid, ulidRandomPart } from './random.js';
@@ -407,19 +407,6 @@ interface PendingPurchase {
   session: string;
 }
 
-const emptyCounts = () => ({
-  edits: 0,
-  removals: 0,
-  page_views: 0,
-  product_views: 0,
-  checkout_steps: 0,
-  exit_mouse_top: 0,
-  exit_scroll_up: 0,
-  exit_tab_hidden: 0,
-  exit_idle: 0,
-  exit_back: 0,
-});
-
 /** One cart's story, appended to the month as rows. */
 function simulateCart(context: CartContext): void {
   const { input, month, cart, index, shopper, now, threshold } = context;
@@ -438,7 +425,7 @@ function simulateCart(context: CartContext): void {
   const events: TrackedEvent[] = [];
   let lines: CartLine[] = [];
   let codes: string[] = [];
-  const counts = emptyCounts();
+  const counts = noCounts();
   let contextTs = null as number | null;
   let snapshot = null as { ts: number; id: string; cart: CartSnapshot } | null;
   /** Line count after each `cart_updated`, for "has the cart lines at this moment". */

@@ -71,7 +71,8 @@ export interface CartCounts {
   exit_back: number;
 }
 
-const exitColumns: Record<ExitSignalKind, keyof CartCounts> = {
+/** The counter each exit signal adds to. */
+export const exitColumns: Record<ExitSignalKind, keyof CartCounts> = {
   mouse_top: 'exit_mouse_top',
   scroll_up: 'exit_scroll_up',
   tab_hidden: 'exit_tab_hidden',
@@ -92,7 +93,8 @@ const counterColumns = [
   'exit_back',
 ] as const satisfies readonly (keyof CartCounts)[];
 
-function noCounts(): CartCounts {
+/** A cart's score counters before any event. */
+export function noCounts(): CartCounts {
   return {
     edits: 0,
     removals: 0,

@@ -1,6 +1,12 @@
 import type { ExitSignalKind } from '../../../domain/score.js';
 import { score } from '../../../domain/score.js';
-import { type CartCounts, cartFeatures, isProductUrl } from '../../ingest/projection.js';
+import {
+  type CartCounts,
+  cartFeatures,
+  exitColumns,
+  isProductUrl,
+  noCounts,
+} from '../../ingest/projection.js';
 
 /*
  * A cart's abandonment risk over time, for its timeline. Only the latest score is stored
@@ -42,14 +48,6 @@ export interface RiskPoint {
   types: string[];
 }
 
-const exitColumns: Record<ExitSignalKind, keyof CartCounts> = {
-  mouse_top: 'exit_mouse_top',
-  scroll_up: 'exit_scroll_up',
-  tab_hidden: 'exit_tab_hidden',
-  idle: 'exit_idle',
-  back: 'exit_back',
-};
-
 const count = (value: number | null) =>
   typeof value === 'number' && Number.isFinite(value) ? value : 0;
 
@@ -65,18 +63,8 @@ export function replayRisk(
   events: readonly RiskEvent[],
   options: { timeZone: string; returningShopper: boolean },
 ): RiskPoint[] {
-  const counts: CartCounts = {
-    edits: 0,
-    removals: 0,
-    page_views: 0,
-    product_views: 0,
-    checkout_steps: 0,
-    exit_mouse_top: 0,
-    exit_scroll_up: 0,
-    exit_tab_hidden: 0,
-    exit_idle: 0,
-    exit_back: 0,
-  };
+  const counts: CartCounts = noCounts();
+
   let snapshot: { ts: number; id: string; valueMinor: number; lineCount: number } | undefined;
   let checkoutAt: number | undefined;
   let context:
