@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { CampaignRow, Database } from '../../db/schema.js';
+import type { Database } from '../../db/schema.js';
 import { type CampaignStep, campaignSteps, defaultCampaign } from '../../domain/campaign.js';
 
 /** Gives a new store the default sequence (email at 1 h, 24 h, and 72 h with a discount). */
@@ -15,21 +15,6 @@ export async function createDefaultCampaign(db: Kysely<Database>, storeId: strin
       trigger_filters: JSON.stringify(campaign.triggerFilters),
       steps: JSON.stringify(campaign.steps),
     })
-    .execute();
-}
-
-/** A store's active campaigns, the candidates for a cart that has just been abandoned. */
-export async function listActiveCampaigns(
-  db: Kysely<Database>,
-  storeId: string,
-): Promise<CampaignRow[]> {
-  return db
-    .selectFrom('campaigns')
-    .selectAll()
-    .where('store_id', '=', storeId)
-    .where('status', '=', 'active')
-    .orderBy('priority', 'desc')
-    .orderBy('created_at')
     .execute();
 }
 
