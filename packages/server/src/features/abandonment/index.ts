@@ -5,6 +5,7 @@ import type { CartFacts } from '../../domain/segments.js';
 import type { JobModule } from '../../jobs.js';
 import type { JobQueue } from '../../queue/index.js';
 import { readSteps } from '../campaigns/repository.js';
+import { returningShopperSql } from '../carts/returning.js';
 import type { EventsStoredListener } from '../ingest/index.js';
 import { scheduleSends } from '../messaging/schedule.js';
 
@@ -192,12 +193,7 @@ async function markAbandoned(
       a.device, s.country, a.utm->>'source' as "utmSource",
       (s.email is not null and s.email_consent and s.opted_out_at is null) as email,
       (s.phone is not null and s.sms_consent and s.opted_out_at is null) as sms,
-      exists (
-        select 1 from carts earlier
-        where earlier.store_id = a.store_id and earlier.shopper_id = a.shopper_id
-          and earlier.id <> a.id and earlier.session_id is distinct from a.session_id
-          and earlier.first_seen_at < a.first_seen_at
-      ) as "returningShopper",
+      ${sql.raw(returningShopperSql('a'))} as "returningShopper",
       case when a.campaign_id is null then (
         select json_agg(json_build_object(
           'id', k.id, 'status', k.status, 'priority', k.priority, 'created_at', k.created_at,

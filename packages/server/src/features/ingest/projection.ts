@@ -9,6 +9,7 @@ import {
   type TrafficSource,
 } from '../../domain/score.js';
 import { settlePurchase, stopShopperSequences } from '../carts/purchase.js';
+import { returningShopperSql } from '../carts/returning.js';
 import { readStoreSettings, type StoreSettings } from '../stores/settings.js';
 import type { IngestSession } from './session.js';
 
@@ -784,12 +785,7 @@ const upsertCartsStatement = `
     updated_at = now()
   returning id, external_id, status, value_minor, line_count, checkout_at, last_activity_at,
     idle_due_at, device, utm, ${counterList},
-    exists (
-      select 1 from carts earlier
-      where earlier.store_id = carts.store_id and earlier.shopper_id = carts.shopper_id
-        and earlier.id <> carts.id and earlier.session_id is distinct from carts.session_id
-        and earlier.first_seen_at < carts.first_seen_at
-    ) as returning_shopper,
+    ${returningShopperSql('carts')} as returning_shopper,
     -- A sub-select here reads the statement's snapshot: the row as it was before this upsert.
     (select before.status = 'abandoned' from carts before where before.id = carts.id)
       as was_abandoned`;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { CartStatus } from '../../db/schema.js';
 import type { CartFacts } from '../../domain/segments.js';
+import { returningShopperSql } from '../carts/returning.js';
 
 /** A cart as the overlay decision and the overlay itself need it. */
 export interface OnsiteCart {
@@ -250,12 +251,7 @@ export async function cartFacts(
   const { rows } = await sql<CartFacts>`
     select c.value_minor as "valueMinor", c.currency, c.line_count as "lineCount",
       c.device, s.country, c.utm->>'source' as "utmSource",
-      exists (
-        select 1 from carts earlier
-        where earlier.store_id = c.store_id and earlier.shopper_id = c.shopper_id
-          and earlier.id <> c.id and earlier.session_id is distinct from c.session_id
-          and earlier.first_seen_at < c.first_seen_at
-      ) as "returningShopper"
+      ${sql.raw(returningShopperSql('c'))} as "returningShopper"
     from carts c
     left join shoppers s on s.id = c.shopper_id and s.store_id = c.store_id
     where c.store_id = ${storeId}::uuid and c.id = ${cartId}::uuid
